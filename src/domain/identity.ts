@@ -1,10 +1,18 @@
 // Kazakhstan's individual (IIN) and business (BIN) identification numbers: check digit and the
 // facts encoded in the digits. Numbers a person types are always checked here.
-//
-// The NCA RK test certificates carry fictitious numbers that FAIL this check (IIN 123456789011,
-// 123456789012, 940229400158; BIN 123456789021). Whoever reads a number from a certificate of a
-// trusted test PKI decides to take it as it is; this module never relaxes the check.
 import { UppError } from './errors.js';
+
+/**
+ * The NCA RK test certificates carry fictitious numbers that FAIL the check (IIN 123456789011,
+ * 123456789012, 940229400158; BIN 123456789021). Whoever reads a number from a certificate of a
+ * trusted test PKI decides to take it as it is; this module never relaxes the check.
+ */
+export const NCA_TEST_NUMBERS: readonly string[] = [
+  '123456789011',
+  '123456789012',
+  '940229400158',
+  '123456789021',
+];
 
 const FIRST_WEIGHTS = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
 const SECOND_WEIGHTS = [3, 4, 5, 6, 7, 8, 9, 10, 11, 1, 2];

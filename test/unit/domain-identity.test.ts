@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { UppError } from '../../src/domain/errors.js';
 import {
+  NCA_TEST_NUMBERS,
   checkDigit,
   isValidBin,
   isValidIin,
@@ -191,6 +192,10 @@ test('NCA RK test numbers fail the check digit (callers decide on test certifica
   }
   assert.throws(() => parseBin('123456789021'), refusal('bin.invalid_check_digit'));
   assert.equal(isValidBin('123456789021'), false);
+  for (const number of NCA_TEST_NUMBERS) {
+    assert.equal(isValidIin(number) || isValidBin(number), false, number);
+  }
+  assert.equal(NCA_TEST_NUMBERS.length, 4);
 });
 
 test('BIN decodes registration month, kind and unit', () => {
