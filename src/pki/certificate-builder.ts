@@ -67,6 +67,8 @@ export interface CertificateTemplate {
   readonly pathLength?: number;
   readonly keyUsage: readonly KeyUsageName[];
   readonly extKeyUsage?: readonly string[];
+  /** RFC 3161 wants the TSA's extended key usage critical. */
+  readonly extKeyUsageCritical?: boolean;
   readonly policies?: readonly string[];
   readonly crlUrl?: string;
   readonly ocspUrl?: string;
@@ -103,7 +105,8 @@ function extensions(template: CertificateTemplate, issuerSpki: Uint8Array): Uint
   }
   list.push(extension('2.5.29.15', true, keyUsageBits(template.keyUsage)));
   if (template.extKeyUsage !== undefined && template.extKeyUsage.length > 0) {
-    list.push(extension('2.5.29.37', false, der.sequence(...template.extKeyUsage.map(der.oid))));
+    const critical = template.extKeyUsageCritical === true;
+    list.push(extension('2.5.29.37', critical, der.sequence(...template.extKeyUsage.map(der.oid))));
   }
   list.push(extension('2.5.29.14', false, der.octetString(keyIdentifier(template.publicKey))));
   list.push(

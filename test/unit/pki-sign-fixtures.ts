@@ -57,7 +57,12 @@ export function testRoot(algorithm: KeyAlgorithm, name = `TEST ROOT ${algorithm}
 export function testLeaf(
   issuer: TestIssuer,
   algorithm: KeyAlgorithm,
-  options: { subject?: NameSpec; extKeyUsage?: string[]; keyUsage?: KeyUsageName[] } = {},
+  options: {
+    subject?: NameSpec;
+    extKeyUsage?: string[];
+    extKeyUsageCritical?: boolean;
+    keyUsage?: KeyUsageName[];
+  } = {},
 ): TestIssuer {
   const privateKey = generatePrivateKey(algorithm);
   const certificate = buildCertificate(
@@ -73,6 +78,7 @@ export function testLeaf(
       publicKey: subjectPublicKeyInfo(privateKey),
       keyUsage: options.keyUsage ?? ['digitalSignature', 'nonRepudiation'],
       extKeyUsage: options.extKeyUsage ?? ['1.3.6.1.5.5.7.3.4', '1.2.398.3.3.4.1.1'],
+      extKeyUsageCritical: options.extKeyUsageCritical,
     },
     issuer,
   );

@@ -1,0 +1,186 @@
+// RFC 3161: the platform time-stamp authority issues tokens and responses that verify here and
+// in `openssl ts`, and CMS signatures carry them as signatureTimeStampToken.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { toPem } from '../../src/pki/pem.js';
+import { signCms } from '../../src/pki/cms-sign.js';
+import { checkCmsSignatures, parseCms } from '../../src/pki/cms.js';
+import { PkiError } from '../../src/pki/errors.js';
+import {
+  encodeTimeStampRequest,
+  FAILURE,
+  imprintOf,
+  parseTimeStampResponse,
+  PKI_STATUS,
+  TimeStampAuthority,
+  verifyTimeStampToken,
+} from '../../src/pki/tsp.js';
+import type { KeyAlgorithm } from '../../src/pki/keys.js';
+import { testLeaf, testRoot, vectorSigner } from './pki-sign-fixtures.js';
+
+const TIME_STAMPING = '1.3.6.1.5.5.7.3.8';
+const POLICY = '1.2.398.3.3.2.6';
+const NOW = new Date('2026-03-02T09:15:30.250Z');
+
+function authority(algorithm: KeyAlgorithm = 'rsa') {
+  const root = testRoot(algorithm);
+  const tsa = testLeaf(root, algorithm, {
+    subject: [
+      ['C', 'KZ'],
+      ['CN', 'UPP TSA (TEST)'],
+    ],
+    extKeyUsage: [TIME_STAMPING],
+    extKeyUsageCritical: true,
+    keyUsage: ['digitalSignature', 'nonRepudiation'],
+  });
+  let serial = 100n;
+  const authority = new TimeStampAuthority({
+    ...tsa,
+    chain: [root.certificate],
+    clock: () => NOW,
+    policy: POLICY,
+    serialNumber: () => serial++,
+  });
+  return { root, authority };
+}
+
+const DATA = new TextEncoder().encode('receipt 42');
+
+for (const algorithm of ['rsa', 'gost2015-512'] as const) {
+  test(`a ${algorithm} TSA token verifies for its data, with genTime and serial`, () => {
+    const { authority: tsa } = authority(algorithm);
+    const token = tsa.issue({ data: DATA });
+    const result = verifyTimeStampToken(token, { data: DATA });
+    assert.deepEqual(result.errors, []);
+    assert.equal(result.valid, true);
+    assert.equal(result.time.toISOString(), NOW.toISOString());
+    assert.equal(result.info.serialNumber, 100n);
+    assert.equal(result.info.policy, POLICY);
+    assert.equal(verifyTimeStampToken(tsa.issue({ data: DATA })).info.serialNumber, 101n);
+  });
+}
+
+test('a token checked against other data reports timestamp.imprint_mismatch', () => {
+  const { authority: tsa } = authority();
+  const token = tsa.issue({ data: DATA });
+  const result = verifyTimeStampToken(token, { data: new TextEncoder().encode('receipt 43') });
+  assert.equal(result.valid, false);
+  assert.deepEqual(
+    result.errors.map((e) => e.code),
+    ['timestamp.imprint_mismatch'],
+  );
+});
+
+test('respond answers a request with a granted response that echoes the nonce', () => {
+  const { authority: tsa } = authority();
+  const request = encodeTimeStampRequest({
+    imprint: imprintOf(DATA),
+    nonce: 123456789n,
+    certReq: true,
+  });
+  const response = parseTimeStampResponse(tsa.respond(request));
+  assert.equal(response.status, PKI_STATUS.granted);
+  assert.ok(response.token);
+  const result = verifyTimeStampToken(response.token, { imprint: imprintOf(DATA) });
+  assert.equal(result.valid, true);
+  assert.equal(result.info.nonce, 123456789n);
+});
+
+test('respond rejects garbage and unknown digests with the RFC 3161 failure bits', () => {
+  const { authority: tsa } = authority();
+  const garbage = parseTimeStampResponse(tsa.respond(Uint8Array.of(1, 2, 3)));
+  assert.equal(garbage.status, PKI_STATUS.rejection);
+  assert.equal(garbage.failInfo, FAILURE.badRequest);
+  assert.equal(garbage.token, undefined);
+  const md5 = encodeTimeStampRequest({
+    imprint: { hashOid: '1.2.840.113549.2.5', hash: createHash('md5').update(DATA).digest() },
+    certReq: false,
+  });
+  const badAlg = parseTimeStampResponse(tsa.respond(md5));
+  assert.equal(badAlg.status, PKI_STATUS.rejection);
+  assert.equal(badAlg.failInfo, FAILURE.badAlg);
+});
+
+test('a certificate without id-kp-timeStamping cannot run a TSA', () => {
+  const store = vectorSigner('rsa');
+  assert.throws(
+    () => new TimeStampAuthority({ ...store, clock: () => NOW, policy: POLICY }),
+    (e: unknown) => e instanceof PkiError && e.code === 'timestamp.not_tsa',
+  );
+});
+
+test('a CMS signer carries a signatureTimeStampToken over its signature value', () => {
+  const { authority: tsa } = authority();
+  const signer = vectorSigner('gost2015-512');
+  const signed = signCms({
+    content: DATA,
+    detached: false,
+    signingTime: NOW,
+    signers: [signer],
+    timestamp: (signature) => tsa.stampSignature(signature),
+  });
+  const [result] = checkCmsSignatures(parseCms(signed));
+  assert.equal(result?.signatureValid, true);
+  assert.equal(result?.timestamp?.valid, true);
+  assert.equal(result?.timestamp?.time.toISOString(), NOW.toISOString());
+});
+
+test('a time-stamp over another signature value is reported on the signer', () => {
+  const { authority: tsa } = authority();
+  const signer = vectorSigner('rsa');
+  const signed = signCms({
+    content: DATA,
+    detached: false,
+    signingTime: NOW,
+    signers: [signer],
+    timestamp: () => tsa.stampSignature(new Uint8Array(8)),
+  });
+  const [result] = checkCmsSignatures(parseCms(signed));
+  assert.equal(result?.signatureValid, true);
+  assert.equal(result?.timestamp?.valid, false);
+  assert.ok(result?.errors.some((e) => e.code === 'timestamp.imprint_mismatch'));
+});
+
+function hasOpenssl(): boolean {
+  try {
+    execFileSync('openssl', ['version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+test('openssl ts verifies a response of the RSA TSA', { skip: !hasOpenssl() }, () => {
+  const { root, authority: tsa } = authority('rsa');
+  const request = encodeTimeStampRequest({ imprint: imprintOf(DATA), nonce: 7n, certReq: true });
+  const dir = mkdtempSync(join(tmpdir(), 'upp-tsp-'));
+  try {
+    writeFileSync(join(dir, 'data'), DATA);
+    writeFileSync(join(dir, 'r.tsr'), tsa.respond(request));
+    writeFileSync(join(dir, 'root.pem'), toPem(root.certificate.der, 'CERTIFICATE'));
+    const out = execFileSync(
+      'openssl',
+      [
+        'ts',
+        '-verify',
+        '-data',
+        join(dir, 'data'),
+        '-in',
+        join(dir, 'r.tsr'),
+        '-CAfile',
+        join(dir, 'root.pem'),
+        '-attime',
+        String(Math.floor(NOW.getTime() / 1000)),
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    ).toString();
+    assert.match(out, /Verification: OK/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
