@@ -1,0 +1,60 @@
+// `upp serve`: checks the runtime, opens and migrates the database, and serves HTTP until told to
+// stop; SIGTERM and SIGINT finish the requests in flight before closing the database.
+import type { FastifyInstance } from 'fastify';
+import type { Config } from '../config/index.js';
+import { checkTimeZoneData, systemClock } from '../domain/time.js';
+import type { Clock } from '../domain/time.js';
+import { buildApp } from '../http/app.js';
+import type { AppOptions } from '../http/app.js';
+import { loadWorkingCalendar } from '../services/calendar.js';
+import type { Database } from '../store/database.js';
+import { migrate } from '../store/migrate.js';
+import { openDatabase } from '../store/open.js';
+
+export interface RunningServer {
+  app: FastifyInstance;
+  db: Database;
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function startServer(
+  config: Config,
+  clock: Clock = systemClock,
+  options: AppOptions = {},
+): Promise<RunningServer> {
+  checkTimeZoneData();
+  loadWorkingCalendar(config.calendarDir);
+  const db = await openDatabase(config);
+  try {
+    const migration = await migrate(db);
+    const app = await buildApp({ config, db, clock }, options);
+    const url = await app.listen({ host: config.host, port: config.port });
+    app.log.info(
+      { event: 'server.started', url, driver: db.driver, migrationsApplied: migration.applied },
+      'server.started',
+    );
+    let closing: Promise<void> | undefined;
+    const close = () => {
+      closing ??= app.close().then(() => db.close());
+      return closing;
+    };
+    return { app, db, url, close };
+  } catch (error) {
+    await db.close().catch(() => undefined);
+    throw error;
+  }
+}
+
+export async function serve(config: Config): Promise<number> {
+  const server = await startServer(config);
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      server.app.log.info({ event: 'server.stopping', signal }, 'server.stopping');
+      server.close().then(resolve, resolve);
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+  return 0;
+}

@@ -1,0 +1,236 @@
+// Configuration from environment variables, validated once at start. A wrong value stops the
+// process with a message that names the variable and what it accepts.
+import { resolve } from 'node:path';
+
+export interface Config {
+  nodeEnv: 'development' | 'production' | 'test';
+  host: string;
+  port: number;
+  dataDir: string;
+  databaseUrl: string | undefined;
+  databasePoolSize: number;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  bodyLimitBytes: number;
+  corsOrigins: string[];
+  trustProxy: boolean;
+  rateLimitAnonymousPerMinute: number;
+  rateLimitAuthenticatedPerMinute: number;
+  calendarDir: string | undefined;
+  demoData: boolean;
+  publicBaseUrl: string;
+  metricsToken: string | undefined;
+}
+
+export class ConfigError extends Error {
+  readonly variable: string;
+
+  constructor(variable: string, accepts: string, value: string) {
+    super(`${variable}=${JSON.stringify(value)} is not accepted: ${variable} takes ${accepts}`);
+    this.name = 'ConfigError';
+    this.variable = variable;
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+interface Variable<T> {
+  name: string;
+  accepts: string;
+  fallback: T;
+  parse: (raw: string) => T | undefined;
+  description: string;
+}
+
+function integer(min: number, max: number) {
+  return (raw: string): number | undefined => {
+    if (!/^\d+$/.test(raw)) return undefined;
+    const value = Number(raw);
+    return value >= min && value <= max ? value : undefined;
+  };
+}
+
+function oneOf<T extends string>(values: readonly T[]) {
+  return (raw: string): T | undefined => values.find((value) => value === raw);
+}
+
+function flag(raw: string): boolean | undefined {
+  if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
+  if (['0', 'false', 'no', 'off'].includes(raw)) return false;
+  return undefined;
+}
+
+function postgresUrl(raw: string): string | undefined {
+  try {
+    const url = new URL(raw);
+    return url.protocol === 'postgres:' || url.protocol === 'postgresql:' ? raw : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function httpUrl(raw: string): string | undefined {
+  try {
+    const url = new URL(raw);
+    return url.protocol === 'http:' || url.protocol === 'https:'
+      ? raw.replace(/\/+$/, '')
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function origins(raw: string): string[] | undefined {
+  const list = raw
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item.length > 0);
+  const valid = list.every((item) => item === '*' || httpUrl(item) === item);
+  return valid ? list : undefined;
+}
+
+function nonEmpty(raw: string): string | undefined {
+  return raw.trim().length > 0 ? raw : undefined;
+}
+
+const NODE_ENVS = ['development', 'production', 'test'] as const;
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** Every variable the platform reads; the README's configuration table lists the same. */
+export const VARIABLES = {
+  nodeEnv: {
+    name: 'NODE_ENV',
+    accepts: NODE_ENVS.join(', '),
+    fallback: 'development',
+    parse: oneOf(NODE_ENVS),
+    description: 'production refuses demo trust and demo data',
+  },
+  host: {
+    name: 'HOST',
+    accepts: 'a host name or IP address to listen on',
+    fallback: '127.0.0.1',
+    parse: nonEmpty,
+    description: 'address the HTTP server listens on',
+  },
+  port: {
+    name: 'PORT',
+    accepts: 'an integer from 0 to 65535',
+    fallback: 8080,
+    parse: integer(0, 65535),
+    description: 'HTTP port (0 picks a free one)',
+  },
+  dataDir: {
+    name: 'UPP_DATA_DIR',
+    accepts: 'a directory path',
+    fallback: './var',
+    parse: nonEmpty,
+    description: 'embedded database, blobs and keys live here',
+  },
+  databaseUrl: {
+    name: 'DATABASE_URL',
+    accepts: 'a postgres:// or postgresql:// URL',
+    fallback: undefined,
+    parse: postgresUrl,
+    description: 'PostgreSQL server; unset means embedded PGlite under UPP_DATA_DIR',
+  },
+  databasePoolSize: {
+    name: 'UPP_DB_POOL_SIZE',
+    accepts: 'an integer from 1 to 200',
+    fallback: 10,
+    parse: integer(1, 200),
+    description: 'connections to the PostgreSQL server per process',
+  },
+  logLevel: {
+    name: 'LOG_LEVEL',
+    accepts: LOG_LEVELS.join(', '),
+    fallback: 'info',
+    parse: oneOf(LOG_LEVELS),
+    description: 'pino log level',
+  },
+  bodyLimitBytes: {
+    name: 'UPP_BODY_LIMIT',
+    accepts: 'an integer number of bytes from 1024 to 104857600',
+    fallback: 1_048_576,
+    parse: integer(1024, 104_857_600),
+    description: 'largest JSON request body',
+  },
+  corsOrigins: {
+    name: 'UPP_CORS_ORIGINS',
+    accepts: 'a comma-separated list of http(s) origins, or *',
+    fallback: [] as string[],
+    parse: origins,
+    description: 'origins allowed by CORS; empty means CORS is off',
+  },
+  trustProxy: {
+    name: 'UPP_TRUST_PROXY',
+    accepts: 'true or false',
+    fallback: false,
+    parse: flag,
+    description: 'trust X-Forwarded-For from a load balancer',
+  },
+  rateLimitAnonymousPerMinute: {
+    name: 'UPP_RATE_LIMIT_ANON',
+    accepts: 'an integer from 1 to 1000000 (requests per minute per client address)',
+    fallback: 600,
+    parse: integer(1, 1_000_000),
+    description: 'rate limit for clients without a session',
+  },
+  rateLimitAuthenticatedPerMinute: {
+    name: 'UPP_RATE_LIMIT_AUTH',
+    accepts: 'an integer from 1 to 1000000 (requests per minute per session)',
+    fallback: 6000,
+    parse: integer(1, 1_000_000),
+    description: 'rate limit for clients with a session',
+  },
+  calendarDir: {
+    name: 'UPP_CALENDAR_DIR',
+    accepts: 'a directory of <year>.json working-day calendar files',
+    fallback: undefined,
+    parse: nonEmpty,
+    description: 'extra or corrected years of the working-day calendar',
+  },
+  demoData: {
+    name: 'UPP_DEMO_DATA',
+    accepts: 'true or false',
+    fallback: true,
+    parse: flag,
+    description: 'load demo data into an empty embedded database (never in production)',
+  },
+  publicBaseUrl: {
+    name: 'UPP_PUBLIC_URL',
+    accepts: 'an http(s) URL',
+    fallback: '',
+    parse: httpUrl,
+    description: 'the address users reach the platform at (default http://HOST:PORT)',
+  },
+  metricsToken: {
+    name: 'UPP_METRICS_TOKEN',
+    accepts: 'a token of 16 to 256 visible ASCII characters',
+    fallback: undefined,
+    parse: (raw: string) => (/^[\x21-\x7e]{16,256}$/.test(raw) ? raw : undefined),
+    description: 'when set, GET /metrics requires "Authorization: Bearer <token>"',
+  },
+} satisfies { [K in keyof Config]: Variable<Config[K]> };
+
+function read<T>(env: Env, variable: Variable<T>): T {
+  const raw = env[variable.name];
+  if (raw === undefined || raw === '') return variable.fallback;
+  const value = variable.parse(raw);
+  if (value === undefined) throw new ConfigError(variable.name, variable.accepts, raw);
+  return value;
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const config = Object.fromEntries(
+    Object.entries(VARIABLES).map(([key, variable]) => [
+      key,
+      read(env, variable as Variable<unknown>),
+    ]),
+  ) as unknown as Config;
+  config.dataDir = resolve(config.dataDir);
+  if (config.nodeEnv === 'production') config.demoData = false;
+  if (config.publicBaseUrl === '') {
+    const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+    config.publicBaseUrl = `http://${host}:${config.port}`;
+  }
+  return config;
+}

@@ -1,0 +1,165 @@
+// The Fastify application: plugins, error handling and routes. Building it does no I/O of its
+// own, so tests drive it with `inject` and `serve` binds it to a port.
+import { randomUUID } from 'node:crypto';
+import Fastify from 'fastify';
+import type { FastifyInstance, FastifyServerOptions } from 'fastify';
+import cors from '@fastify/cors';
+import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import FindMyWay from 'find-my-way';
+import type { HTTPMethod } from 'find-my-way';
+import type { Config } from '../config/index.js';
+import type { Database } from '../store/database.js';
+import { registerMetrics } from './metrics.js';
+import { handleError, problemSchema, sendProblem } from './problem.js';
+import { auditRoutes } from './routes/audit.js';
+import { systemRoutes } from './routes/system.js';
+
+export interface AppContext {
+  config: Config;
+  db: Database;
+  clock: { now(): Date };
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    ctx: AppContext;
+  }
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{8,64}$/;
+
+export type AppConfig = Pick<
+  Config,
+  | 'logLevel'
+  | 'bodyLimitBytes'
+  | 'corsOrigins'
+  | 'trustProxy'
+  | 'rateLimitAnonymousPerMinute'
+  | 'nodeEnv'
+  | 'publicBaseUrl'
+  | 'metricsToken'
+>;
+
+export interface AppOptions {
+  /** Replace the logger (tests pass false to keep output quiet). */
+  logger?: FastifyServerOptions['logger'];
+}
+
+export async function buildApp(
+  ctx: AppContext,
+  options: AppOptions = {},
+): Promise<FastifyInstance> {
+  const { config } = ctx;
+  const app = Fastify({
+    logger: options.logger ?? {
+      level: config.logLevel,
+      redact: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'],
+    },
+    bodyLimit: config.bodyLimitBytes,
+    trustProxy: config.trustProxy,
+    requestIdHeader: false,
+    genReqId: (request) => {
+      const offered = request.headers['x-request-id'];
+      return typeof offered === 'string' && REQUEST_ID.test(offered) ? offered : randomUUID();
+    },
+    return503OnClosing: true,
+    ajv: { customOptions: { removeAdditional: false, allErrors: false } },
+  });
+  app.decorate('ctx', ctx);
+  app.addSchema(problemSchema);
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  app.setErrorHandler(handleError);
+  answerUnknownRoutes(app);
+
+  await app.register(helmet, {
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", 'data:'],
+        connectSrc: ["'self'"],
+        frameAncestors: ["'none'"],
+        upgradeInsecureRequests: null,
+      },
+    },
+    strictTransportSecurity: config.nodeEnv === 'production',
+  });
+  if (config.corsOrigins.length > 0) {
+    await app.register(cors, {
+      origin: config.corsOrigins.includes('*') ? true : config.corsOrigins,
+      credentials: !config.corsOrigins.includes('*'),
+    });
+  }
+  await app.register(rateLimit, {
+    global: true,
+    max: config.rateLimitAnonymousPerMinute,
+    timeWindow: 60_000,
+    keyGenerator: (request) => request.ip,
+    errorResponseBuilder: (_request, context) => ({
+      statusCode: 429,
+      code: 'rate_limit.exceeded',
+      message: `at most ${context.max} requests a minute; try again in ${context.after}`,
+    }),
+  });
+  await registerApiDocs(app, config);
+  const metrics = registerMetrics(app);
+
+  await app.register(systemRoutes, { metrics });
+  await app.register(auditRoutes, { prefix: '/api/v1' });
+  return app;
+}
+
+async function registerApiDocs(app: FastifyInstance, config: AppConfig): Promise<void> {
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'UPP: unified procurement platform API',
+        version: '1',
+        description:
+          'Public viewing is free and needs no account. Errors are application/problem+json ' +
+          'with a stable `code`.',
+      },
+      servers: [{ url: config.publicBaseUrl }],
+    },
+    refResolver: { buildLocalReference: (json) => String(json.$id) },
+  });
+  await app.register(swaggerUi, {
+    routePrefix: '/api/docs',
+    staticCSP: true,
+    uiConfig: { docExpansion: 'list', deepLinking: true },
+  });
+  app.get('/api/openapi.json', { schema: { hide: true }, config: { rateLimit: false } }, async () =>
+    app.swagger(),
+  );
+}
+
+/** 404 for paths nobody serves, 405 with Allow for a known path asked with another method. */
+function answerUnknownRoutes(app: FastifyInstance): void {
+  const known = FindMyWay({ ignoreTrailingSlash: false });
+  app.addHook('onRoute', (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    for (const method of methods) {
+      const upper = method.toUpperCase() as HTTPMethod;
+      if (!known.hasRoute(upper, route.url)) known.on(upper, route.url, () => undefined);
+    }
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0] ?? '/';
+    const allowed = (['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const).filter(
+      (method) => known.find(method, path) !== null,
+    );
+    if (allowed.length > 0) {
+      reply.header('allow', allowed.join(', '));
+      const detail = `${request.method} is not allowed here; use ${allowed.join(', ')}`;
+      return sendProblem(request, reply, 405, 'method.not_allowed', detail);
+    }
+    return sendProblem(request, reply, 404, 'route.not_found', `nothing is served at ${path}`);
+  });
+}

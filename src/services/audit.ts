@@ -1,0 +1,235 @@
+// The hash-chained audit log. Each entry's hash is the SHA-256 of its canonical form (RFC 8785
+// JSON), which includes the previous entry's hash; rewriting any entry breaks every later link.
+import { createHash } from 'node:crypto';
+import { canonicalJson } from '../domain/canonical-json.js';
+import type { Database, Queryable } from '../store/database.js';
+
+export const GENESIS_HASH = '0'.repeat(64);
+
+/** pg_advisory_xact_lock key that serialises appends, across nodes, until the commit. */
+const AUDIT_LOCK_KEY = 0x5550_5002;
+
+const VERIFY_BATCH = 1000;
+
+export interface AuditEvent {
+  actor: string;
+  action: string;
+  target?: string | undefined;
+  requestId?: string | undefined;
+  details?: Record<string, unknown> | undefined;
+}
+
+export interface AuditEntry {
+  seq: number;
+  recordedAt: Date;
+  actor: string;
+  action: string;
+  target: string | null;
+  requestId: string | null;
+  details: Record<string, unknown>;
+  prevHash: string;
+  hash: string;
+}
+
+export interface AuditCheckpoint {
+  count: number;
+  hash: string;
+  recordedAt: Date | null;
+}
+
+export type AuditVerification =
+  | { ok: true; count: number; hash: string }
+  | { ok: false; count: number; brokenAt: number; reason: string };
+
+/** The bytes that are hashed: every field of the entry except its own hash. */
+export function canonicalForm(entry: Omit<AuditEntry, 'hash'>): string {
+  return canonicalJson({
+    seq: entry.seq,
+    recordedAt: entry.recordedAt.toISOString(),
+    actor: entry.actor,
+    action: entry.action,
+    target: entry.target,
+    requestId: entry.requestId,
+    details: entry.details,
+    prevHash: entry.prevHash,
+  });
+}
+
+export function entryHash(entry: Omit<AuditEntry, 'hash'>): string {
+  return createHash('sha256').update(canonicalForm(entry), 'utf8').digest('hex');
+}
+
+/**
+ * Appends one entry inside the caller's transaction, so the entry exists exactly when the change
+ * it records does. Call it as the last step: the lock it takes is held until the commit.
+ */
+export async function appendAudit(
+  tx: Queryable,
+  clock: { now(): Date },
+  event: AuditEvent,
+): Promise<AuditEntry> {
+  const details = jsonSafe(event.details ?? {});
+  await tx.query('SELECT pg_advisory_xact_lock($1)', [AUDIT_LOCK_KEY]);
+  const last = await tx.query<{ seq: bigint; hash: string }>(
+    'SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1',
+  );
+  const previous = last.rows[0];
+  const unhashed = {
+    seq: previous === undefined ? 1 : Number(previous.seq) + 1,
+    recordedAt: clock.now(),
+    actor: event.actor,
+    action: event.action,
+    target: event.target ?? null,
+    requestId: event.requestId ?? null,
+    details,
+    prevHash: previous?.hash ?? GENESIS_HASH,
+  };
+  const entry: AuditEntry = { ...unhashed, hash: entryHash(unhashed) };
+  await tx.query(
+    `INSERT INTO audit_log
+       (seq, recorded_at, actor, action, target, request_id, details, prev_hash, hash)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+    [
+      entry.seq,
+      entry.recordedAt,
+      entry.actor,
+      entry.action,
+      entry.target,
+      entry.requestId,
+      JSON.stringify(entry.details),
+      entry.prevHash,
+      entry.hash,
+    ],
+  );
+  return entry;
+}
+
+/** Appends in a transaction of its own, for events that change nothing else. */
+export function recordAudit(
+  db: Database,
+  clock: { now(): Date },
+  event: AuditEvent,
+): Promise<AuditEntry> {
+  return db.transaction((tx) => appendAudit(tx, clock, event));
+}
+
+/**
+ * The details as they will read back from jsonb: plain JSON only, so that the hash computed now
+ * is the hash recomputed by `verify` later.
+ */
+function jsonSafe(details: Record<string, unknown>): Record<string, unknown> {
+  const text = JSON.stringify(details, (_key, value: unknown) => {
+    if (typeof value === 'bigint') return value.toString();
+    if (typeof value === 'number' && !Number.isSafeInteger(value)) {
+      throw new Error('audit details take integers within 2^53 or strings, not fractions');
+    }
+    if (typeof value === 'string' && value.includes('\u0000')) {
+      throw new Error('audit details cannot hold NUL characters');
+    }
+    return value;
+  });
+  return JSON.parse(text) as Record<string, unknown>;
+}
+
+interface AuditRow {
+  seq: bigint;
+  recorded_at: Date;
+  actor: string;
+  action: string;
+  target: string | null;
+  request_id: string | null;
+  details: Record<string, unknown>;
+  prev_hash: string;
+  hash: string;
+}
+
+function fromRow(row: AuditRow): AuditEntry {
+  return {
+    seq: Number(row.seq),
+    recordedAt: row.recorded_at,
+    actor: row.actor,
+    action: row.action,
+    target: row.target,
+    requestId: row.request_id,
+    details: row.details,
+    prevHash: row.prev_hash,
+    hash: row.hash,
+  };
+}
+
+export async function auditCheckpoint(db: Queryable): Promise<AuditCheckpoint> {
+  const result = await db.query<{ seq: bigint; hash: string; recorded_at: Date }>(
+    'SELECT seq, hash, recorded_at FROM audit_log ORDER BY seq DESC LIMIT 1',
+  );
+  const last = result.rows[0];
+  if (last === undefined) return { count: 0, hash: GENESIS_HASH, recordedAt: null };
+  return { count: Number(last.seq), hash: last.hash, recordedAt: last.recorded_at };
+}
+
+/**
+ * Whether the chain holds, at position `count`, the entry whose hash an outsider kept. The chain's
+ * links carry the rest: every later entry commits to that one.
+ */
+export async function auditContains(
+  db: Queryable,
+  checkpoint: { count: number; hash: string },
+): Promise<{ contained: boolean; count: number }> {
+  const result = await db.query<{ hash: string | null; total: bigint | null }>(
+    `SELECT (SELECT hash FROM audit_log WHERE seq = $1) AS hash,
+            (SELECT max(seq) FROM audit_log) AS total`,
+    [checkpoint.count],
+  );
+  const row = result.rows[0];
+  return {
+    contained: row?.hash === checkpoint.hash,
+    count: Number(row?.total ?? 0),
+  };
+}
+
+/**
+ * Walks the whole chain in order and names the first entry whose link does not hold. Given a
+ * checkpoint published earlier, it also proves that the chain still contains that checkpoint
+ * (a cut-off tail or a rewritten history shows there).
+ */
+export async function verifyAudit(
+  db: Queryable,
+  checkpoint?: { count: number; hash: string },
+): Promise<AuditVerification> {
+  let expectedSeq = 1;
+  let prevHash = GENESIS_HASH;
+  for (;;) {
+    const batch = await db.query<AuditRow>(
+      `SELECT seq, recorded_at, actor, action, target, request_id, details, prev_hash, hash
+         FROM audit_log WHERE seq >= $1 ORDER BY seq LIMIT $2`,
+      [expectedSeq, VERIFY_BATCH],
+    );
+    for (const row of batch.rows) {
+      const entry = fromRow(row);
+      const broken = brokenLink(entry, expectedSeq, prevHash);
+      if (broken !== undefined) {
+        return { ok: false, count: expectedSeq - 1, brokenAt: expectedSeq, reason: broken };
+      }
+      if (checkpoint?.count === entry.seq && checkpoint.hash !== entry.hash) {
+        const reason = 'its hash differs from the published checkpoint';
+        return { ok: false, count: expectedSeq - 1, brokenAt: expectedSeq, reason };
+      }
+      prevHash = entry.hash;
+      expectedSeq += 1;
+    }
+    if (batch.rows.length < VERIFY_BATCH) break;
+  }
+  const count = expectedSeq - 1;
+  if (checkpoint !== undefined && checkpoint.count > count) {
+    const reason = `the checkpoint names ${checkpoint.count} entries; the chain ends at ${count}`;
+    return { ok: false, count, brokenAt: count + 1, reason };
+  }
+  return { ok: true, count, hash: prevHash };
+}
+
+function brokenLink(entry: AuditEntry, expectedSeq: number, prevHash: string): string | undefined {
+  if (entry.seq !== expectedSeq) return `entry ${expectedSeq} is missing`;
+  if (entry.prevHash !== prevHash) return 'its previous hash is not the hash of the entry before';
+  const { hash, ...unhashed } = entry;
+  if (entryHash(unhashed) !== hash) return 'its content does not match its hash';
+  return undefined;
+}
