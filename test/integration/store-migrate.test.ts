@@ -8,7 +8,7 @@ import { openPglite } from '../../src/store/pglite.js';
 import { describeEachDatabase } from '../support/databases.js';
 
 describeEachDatabase('migrations', (fresh) => {
-  test('a new database is migrated to the latest version; a second run applies nothing', async () => {
+  test('a new database is migrated to the latest; a second run applies nothing', async () => {
     const db = await (await fresh()).open();
     assert.equal(await currentVersion(db), 0);
     const first = await migrate(db);
