@@ -223,10 +223,86 @@ export function integerHex(content: Uint8Array): string {
   return hex === '' ? '00' : hex;
 }
 
+/** Serial hex in the form integerHex gives: lowercase, even length, no leading zero octets. */
+export function normalSerialHex(serialHex: string): string {
+  const digits = serialHex.toLowerCase().replace(/[\s:]/g, '').replace(/^0+/, '');
+  if (digits === '') return '00';
+  return digits.length % 2 === 1 ? `0${digits}` : digits;
+}
+
 export function toHex(bytes: Uint8Array): string {
   return Buffer.from(bytes).toString('hex');
 }
 
 export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && Buffer.from(a).equals(Buffer.from(b));
+}
+
+/** UTCTime or GeneralizedTime (Zulu, optional fraction) as a Date; PkiError(code) otherwise. */
+export function decodeTime(bytes: Uint8Array, tlv: Tlv, code = 'der.malformed'): Date {
+  const text = Buffer.from(contentBytes(bytes, tlv)).toString('latin1');
+  let match: RegExpExecArray | null;
+  let year: number;
+  if (tlv.tag === TAG.utcTime) {
+    match = /^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/.exec(text);
+    if (!match) throw malformed(code, 'bad UTCTime');
+    const short = Number(match[1]);
+    year = short >= 50 ? 1900 + short : 2000 + short;
+  } else if (tlv.tag === TAG.generalizedTime) {
+    match = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(?:\.(\d{1,9}))?Z$/.exec(text);
+    if (!match) throw malformed(code, 'bad GeneralizedTime');
+    year = Number(match[1]);
+  } else {
+    throw malformed(code, 'expected a time');
+  }
+  const [, , month, day, hour, minute, second] = match.map(Number) as number[];
+  const millis = tlv.tag === TAG.generalizedTime ? Number(`0.${match[7] ?? '0'}`) * 1000 : 0;
+  const date = new Date(
+    Date.UTC(year, (month as number) - 1, day, hour, minute, second, Math.floor(millis)),
+  );
+  if (Number.isNaN(date.getTime()) || date.getUTCDate() !== day || date.getUTCHours() !== hour) {
+    throw malformed(code, 'time out of range');
+  }
+  return date;
+}
+
+/** A non-negative INTEGER as a bigint. */
+export function decodeUnsigned(bytes: Uint8Array, tlv: Tlv, code = 'der.malformed'): bigint {
+  if (tlv.tag !== TAG.integer || tlv.end === tlv.contentStart) {
+    throw malformed(code, 'expected an INTEGER');
+  }
+  const content = contentBytes(bytes, tlv);
+  if (((content[0] as number) & 0x80) !== 0) throw malformed(code, 'negative INTEGER');
+  return BigInt(`0x${toHex(content)}`);
+}
+
+export interface RawExtension {
+  oid: string;
+  critical: boolean;
+  /** Content of extnValue: the DER of the extension's own value. */
+  value: Uint8Array;
+}
+
+/** Extensions ::= SEQUENCE OF Extension, each { extnID, critical DEFAULT FALSE, extnValue }. */
+export function readExtensionList(
+  bytes: Uint8Array,
+  list: Tlv,
+  code = 'der.malformed',
+): RawExtension[] {
+  if (list.tag !== TAG.sequence) throw malformed(code, 'extensions are not a SEQUENCE');
+  const seen = new Set<string>();
+  return readChildren(bytes, list, code).map((item) => {
+    const parts = readChildren(bytes, item, code);
+    const [idTlv, second, third] = parts;
+    if (item.tag !== TAG.sequence || !idTlv || idTlv.tag !== TAG.oid || parts.length > 3) {
+      throw malformed(code, 'malformed extension');
+    }
+    const oid = decodeOid(contentBytes(bytes, idTlv));
+    if (seen.has(oid)) throw malformed(code, `extension ${oid} appears twice`);
+    seen.add(oid);
+    const critical = second?.tag === TAG.boolean && bytes[second.contentStart] !== 0;
+    const valueTlv = second?.tag === TAG.boolean ? third : second;
+    if (!valueTlv || valueTlv.tag !== TAG.octetString) throw malformed(code, 'extension value');
+    return { oid, critical, value: contentBytes(bytes, valueTlv) };
+  });
 }
