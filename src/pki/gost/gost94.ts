@@ -189,7 +189,7 @@ function add256(acc: Uint8Array, x: Uint8Array): void {
  */
 export class Gost94 {
   private readonly tables: RoundTables;
-  private h = new Uint8Array(32);
+  private h: Uint8Array = new Uint8Array(32);
   private readonly sigma = new Uint8Array(32);
   private bitLength = 0n;
   private readonly pending = new Uint8Array(32);
