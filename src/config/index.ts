@@ -14,9 +14,7 @@ export interface Config {
   corsOrigins: string[];
   trustProxy: boolean;
   rateLimitAnonymousPerMinute: number;
-  rateLimitAuthenticatedPerMinute: number;
   calendarDir: string | undefined;
-  demoData: boolean;
   publicBaseUrl: string;
   metricsToken: string | undefined;
 }
@@ -102,7 +100,7 @@ export const VARIABLES = {
     accepts: NODE_ENVS.join(', '),
     fallback: 'development',
     parse: oneOf(NODE_ENVS),
-    description: 'production refuses demo trust and demo data',
+    description: 'production refuses demo trust and demo data, and sends HSTS',
   },
   host: {
     name: 'HOST',
@@ -174,26 +172,12 @@ export const VARIABLES = {
     parse: integer(1, 1_000_000),
     description: 'rate limit for clients without a session',
   },
-  rateLimitAuthenticatedPerMinute: {
-    name: 'UPP_RATE_LIMIT_AUTH',
-    accepts: 'an integer from 1 to 1000000 (requests per minute per session)',
-    fallback: 6000,
-    parse: integer(1, 1_000_000),
-    description: 'rate limit for clients with a session',
-  },
   calendarDir: {
     name: 'UPP_CALENDAR_DIR',
     accepts: 'a directory of <year>.json working-day calendar files',
     fallback: undefined,
     parse: nonEmpty,
     description: 'extra or corrected years of the working-day calendar',
-  },
-  demoData: {
-    name: 'UPP_DEMO_DATA',
-    accepts: 'true or false',
-    fallback: true,
-    parse: flag,
-    description: 'load demo data into an empty embedded database (never in production)',
   },
   publicBaseUrl: {
     name: 'UPP_PUBLIC_URL',
@@ -227,7 +211,6 @@ export function loadConfig(env: Env = process.env): Config {
     ]),
   ) as unknown as Config;
   config.dataDir = resolve(config.dataDir);
-  if (config.nodeEnv === 'production') config.demoData = false;
   if (config.publicBaseUrl === '') {
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
     config.publicBaseUrl = `http://${host}:${config.port}`;
