@@ -20,7 +20,7 @@ import {
   TAG,
 } from './ber.js';
 import { PkiError } from './errors.js';
-import { gostDigest, gostGenerateKey, gostPublicKey, gostSign } from './gost/index.js';
+import { GOST_OIDS, gostDigest, gostGenerateKey, gostPublicKey, gostSign } from './gost/index.js';
 import type { GostAlgorithm } from './gost/index.js';
 
 export type PrivateKey =
@@ -31,38 +31,32 @@ export type KeyAlgorithm = PrivateKey['algorithm'];
 
 const CODE = 'key.malformed';
 
+interface GostKeyProfile {
+  readonly keyOid: string;
+  /** Parameters of the key's AlgorithmIdentifier: curve, then digest (parameters). */
+  readonly paramOids: readonly string[];
+  readonly signatureOid: string;
+  readonly digestOid: string;
+  /** Length in bytes of the scalar and of each coordinate. */
+  readonly size: number;
+}
+
+function gostProfile(algorithm: GostAlgorithm, size: number): GostKeyProfile {
+  const oids = GOST_OIDS[algorithm];
+  return {
+    keyOid: oids.key,
+    paramOids: [oids.params, oids.digestParams ?? oids.digest],
+    signatureOid: oids.signature,
+    digestOid: oids.digest,
+    size,
+  };
+}
+
 /** NCA RK key and parameter OIDs; the PKCS#8 and SPKI algorithm identifiers are the same. */
-export const GOST_KEY_PROFILE: Record<
-  GostAlgorithm,
-  {
-    keyOid: string;
-    paramOids: readonly string[];
-    signatureOid: string;
-    digestOid: string;
-    size: number;
-  }
-> = {
-  'gost2015-512': {
-    keyOid: '1.2.398.3.10.1.1.2.2',
-    paramOids: ['1.2.398.3.10.1.1.2.2.1', '1.2.398.3.10.1.3.3'],
-    signatureOid: '1.2.398.3.10.1.1.2.3.2',
-    digestOid: '1.2.398.3.10.1.3.3',
-    size: 64,
-  },
-  'gost2015-256': {
-    keyOid: '1.2.398.3.10.1.1.2.1',
-    paramOids: ['1.2.398.3.10.1.1.2.1.1', '1.2.398.3.10.1.3.2'],
-    signatureOid: '1.2.398.3.10.1.1.2.3.1',
-    digestOid: '1.2.398.3.10.1.3.2',
-    size: 32,
-  },
-  gost2004: {
-    keyOid: '1.2.398.3.10.1.1.1.1',
-    paramOids: ['1.2.398.3.10.1.1.1.1.1', '1.2.398.3.10.1.3.1.1.0'],
-    signatureOid: '1.2.398.3.10.1.1.1.2',
-    digestOid: '1.2.398.3.10.1.3.1',
-    size: 32,
-  },
+export const GOST_KEY_PROFILE: Readonly<Record<GostAlgorithm, GostKeyProfile>> = {
+  'gost2015-512': gostProfile('gost2015-512', 64),
+  'gost2015-256': gostProfile('gost2015-256', 32),
+  gost2004: gostProfile('gost2004', 32),
 };
 
 export const RSA_OIDS = {
