@@ -240,3 +240,62 @@ export function parseXml(input: string | Uint8Array, limits: Partial<XmlLimits> 
   checkTree(document, effective);
   return document;
 }
+
+export interface RootElementEnd {
+  /** Offset where the root's end tag starts, or of the `/>` closing an empty root. */
+  offset: number;
+  selfClosing: boolean;
+  /** The root's qualified name as written. */
+  name: string;
+}
+
+/**
+ * Finds where the root element ends in the text of a document that parseXml accepted, so that a
+ * signature can be appended as its last child without re-serialising (and so altering) the rest.
+ */
+export function rootElementEnd(text: string): RootElementEnd {
+  let depth = 0;
+  let name = '';
+  let i = text.indexOf('<');
+  while (i >= 0 && i < text.length) {
+    const next = text[i + 1];
+    if (text.startsWith('<!--', i)) {
+      i = skipPast(text, i + 4, '-->', 'comment');
+    } else if (text.startsWith('<![CDATA[', i)) {
+      i = skipPast(text, i + 9, ']]>', 'CDATA section');
+    } else if (next === '?') {
+      i = skipPast(text, i + 2, '?>', 'processing instruction');
+    } else if (next === '/') {
+      depth -= 1;
+      if (depth === 0) return { offset: i, selfClosing: false, name };
+      i = skipPast(text, i + 2, '>', 'end tag');
+    } else {
+      let j = i + 1;
+      let quote = '';
+      for (; j < text.length; j++) {
+        const c = text[j];
+        if (quote) {
+          if (c === quote) quote = '';
+        } else if (c === '"' || c === "'") {
+          quote = c;
+        } else if (c === '>') {
+          break;
+        }
+      }
+      if (depth === 0) name = /^[^\s/>]+/.exec(text.slice(i + 1, i + 1 + 1024))?.[0] ?? '';
+      if (text[j - 1] === '/') {
+        if (depth === 0) return { offset: j - 1, selfClosing: true, name };
+      } else {
+        depth += 1;
+      }
+      i = j + 1;
+    }
+    i = text.indexOf('<', i);
+  }
+  throw malformed('the root element has no end');
+}
+
+/** The document text as parseXml reads it (decoded, byte order mark removed), size-checked. */
+export function xmlText(input: string | Uint8Array, limits: Partial<XmlLimits> = {}): string {
+  return decodeInput(input, { ...defaultXmlLimits, ...limits });
+}
