@@ -76,6 +76,25 @@ test('RSA PKCS#1 v1.5: the NCA test root signed its issuing CA, and nothing else
   assert.equal(verifyDigestSignature(alg, issuing.spki, flip(leafDigest, 3), leafSignature), false);
 });
 
+test('GOST 2015-512 and 2004: the NCA test roots signed their issuing CAs', () => {
+  const pairs = [
+    ['ca/root_test_gost_2022.cer', 'ca/nca_gost2022_test.cer', 'gost2015-512'],
+    ['ca/root_gost_test.crt', 'ca/nca_gost_test.crt', 'gost2004'],
+  ] as const;
+  for (const [rootPath, caPath, name] of pairs) {
+    const root = cert(rootPath);
+    const ca = cert(caPath);
+    const alg = ca.asn.signatureAlgorithm;
+    assert.equal(signatureAlgorithmName(alg), name);
+    const signature = new Uint8Array(ca.asn.signatureValue);
+    assert.equal(verifySignature(alg, root.spki, ca.tbs, signature), true, caPath);
+    assert.equal(verifySignature(alg, root.spki, flip(ca.tbs, 100), signature), false);
+    assert.equal(verifySignature(alg, root.spki, ca.tbs, flip(signature, 5)), false);
+    assert.equal(verifySignature(alg, ca.spki, ca.tbs, signature), false);
+    assert.equal(verifyDigestSignature(alg, root.spki, digest(name, ca.tbs), signature), true);
+  }
+});
+
 test('a GOST signature algorithm with an RSA key does not verify', () => {
   const root = cert('ca/root_rsa_test.crt');
   const gostAlg = new AlgorithmIdentifier({ algorithm: SIGNATURE_ALGORITHM_OIDS['gost2015-512'] });

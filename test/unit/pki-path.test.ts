@@ -9,6 +9,7 @@ import { OctetString } from '@peculiar/asn1-schema';
 import { Extension, KeyUsageFlags } from '@peculiar/asn1-x509';
 import { parseCertificate, type Certificate } from '../../src/pki/certificate.js';
 import { PkiError } from '../../src/pki/errors.js';
+import { openPkcs12 } from '../../src/pki/pkcs12.js';
 import {
   clearPathCache,
   pathCacheStats,
@@ -50,6 +51,30 @@ test('the RSA signing certificate chains to the RSA test root in September 2022'
   assert.equal(result.chain.length, 3);
   assert.equal(result.anchor, 'НЕГІЗГІ КО TEST (RSA)');
   assert.equal(result.chain[1]?.subject.commonName, 'ҰКО 3.0 (RSA TEST)');
+});
+
+test('GOST chains verify: the 2004 first head and the 2015-512 key store certificate', async () => {
+  const trust = testTrust();
+  const ceo = await validatePath(cert('certs/ceo_valid_sign_2004_gost.cer'), {
+    trust,
+    at: AT_2022,
+  });
+  assert.deepEqual(ceo.errors, []);
+  assert.equal(ceo.anchor, 'НЕГІЗГІ КО TEST (GOST)');
+  assert.equal(ceo.chain.length, 3);
+  const store = openPkcs12(
+    readFileSync(new URL('p12/ncanode/individual_valid_2015_gost2015.p12', vectors)),
+    'Aa123456',
+  );
+  const gost2015 = await validatePath(store.certificate, { trust, at: AT_2022, purpose: 'sign' });
+  assert.deepEqual(gost2015.errors, []);
+  assert.equal(gost2015.anchor, 'НЕГІЗГІ КУӘЛАНДЫРУШЫ ОРТАЛЫҚ (GOST) TEST 2022');
+  assert.equal(
+    gost2015.chain[1]?.subject.commonName,
+    'ҰЛТТЫҚ КУӘЛАНДЫРУШЫ ОРТАЛЫҚ (GOST) TEST 2022',
+  );
+  const today = await validatePath(store.certificate, { trust, at: TODAY });
+  assert.deepEqual(codes(today.errors), ['cert.expired']);
 });
 
 test('the RSA issuing CA chain verifies; as of today everything has expired', async () => {
