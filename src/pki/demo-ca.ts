@@ -11,7 +11,11 @@ import type { CertificateTemplate, KeyUsageName, NameSpec } from './certificate-
 import { parseCertificate } from './certificate.js';
 import type { Certificate } from './certificate.js';
 import { signCrl } from './crl.js';
+import { keyHash, ocspErrorResponse, parseOcspRequest, signOcspResponse } from './ocsp.js';
+import type { StatusAnswer } from './ocsp.js';
 import type { RevocationReason } from './crl.js';
+import { digest } from './algorithms.js';
+import { toHex } from './ber.js';
 import { PkiError } from './errors.js';
 import {
   generatePrivateKey,
@@ -471,6 +475,59 @@ export function demoCrl(ca: DemoCa, algorithm: DemoAlgorithm): Uint8Array {
     thisUpdate: now,
     nextUpdate: new Date(now.getTime() + DAY),
     crlNumber: BigInt(Math.floor(now.getTime() / 1000)),
+  });
+}
+
+/** Which demo CA an OCSP request asks about, by the issuer hashes of its first CertID. */
+function ocspTarget(ca: DemoCa, requestDer: Uint8Array): DemoAlgorithm | undefined {
+  const id = parseOcspRequest(requestDer).certIds[0]?.value;
+  if (id === undefined) return undefined;
+  return DEMO_ALGORITHMS.find((algorithm) => {
+    const issuer = ca.cas[algorithm].issuing;
+    return (
+      id.issuerNameHash === toHex(digest(id.hash, issuer.subjectDer)) &&
+      id.issuerKeyHash === keyHash(issuer, id.hash)
+    );
+  });
+}
+
+function ocspStatus(ca: DemoCa, algorithm: DemoAlgorithm, serialHex: string): StatusAnswer {
+  const serial = serialHex.toLowerCase().replace(/^0+(?=.)/, '');
+  const revoked = revokedCertificates(ca).find((r) => r.serial === serial);
+  if (revoked !== undefined && revoked.algorithm === algorithm) {
+    return { status: 'revoked', revokedAt: new Date(revoked.revokedAt), reason: revoked.reason };
+  }
+  const issued = issuedCertificates(ca).some(
+    (r) => r.serial === serial && r.algorithm === algorithm,
+  );
+  return { status: issued ? 'good' : 'unknown' };
+}
+
+/**
+ * Answers a DER OCSP request (`application/ocsp-request`) for either demo issuing CA; the CA
+ * signs its own responses. Malformed requests get malformedRequest, never an exception.
+ */
+export function demoOcspRespond(ca: DemoCa, requestDer: Uint8Array): Uint8Array {
+  let algorithm: DemoAlgorithm | undefined;
+  try {
+    algorithm = ocspTarget(ca, requestDer);
+  } catch (error) {
+    if (!(error instanceof PkiError)) throw error;
+    return ocspErrorResponse('malformedRequest');
+  }
+  const material = ca.cas[algorithm ?? 'rsa'];
+  const now = ca.clock();
+  return signOcspResponse({
+    responderCert: material.issuing,
+    issuer: material.issuing,
+    sign: (tbs) => signData(material.issuingKey, tbs),
+    signatureAlgorithm: peculiarAlgorithm(
+      signatureParts(material.issuingKey.algorithm).signatureAlgorithm,
+    ),
+    request: requestDer,
+    statusOf: (serialHex) => ocspStatus(ca, algorithm ?? 'rsa', serialHex),
+    producedAt: now,
+    nextUpdate: new Date(now.getTime() + 10 * 60 * 1000),
   });
 }
 

@@ -9,6 +9,7 @@ import { after } from 'node:test';
 import {
   createDemoCa,
   demoCrl,
+  demoOcspRespond,
   demoTimeStampAuthority,
   demoTrustStore,
   issueCertificate,
@@ -17,6 +18,7 @@ import {
 } from '../../src/pki/demo-ca.js';
 import type { DemoAlgorithm, DemoCa } from '../../src/pki/demo-ca.js';
 import { crlStatus, parseCrl, verifyCrl } from '../../src/pki/crl.js';
+import { checkOcspResponse, createOcspRequest, parseOcspResponse } from '../../src/pki/ocsp.js';
 import { validatePath } from '../../src/pki/path.js';
 import { openPkcs12 } from '../../src/pki/pkcs12.js';
 import { signCms } from '../../src/pki/cms-sign.js';
@@ -83,6 +85,12 @@ for (const alg of ['rsa', 'gost2015'] as DemoAlgorithm[]) {
     const before = parseCrl(demoCrl(ca, alg));
     assert.ok(verifyCrl(before, issuer));
     assert.equal(crlStatus(before, certificate.serialHex, at).status, 'good');
+    const ocsp = () => {
+      const request = createOcspRequest({ cert: certificate, issuer, nonce: true });
+      const response = parseOcspResponse(demoOcspRespond(ca, request.der));
+      return checkOcspResponse(response, certificate, issuer, { at: now, nonce: request.nonce });
+    };
+    assert.equal(ocsp().status, 'good');
     const revokedAt = new Date(T0.getTime() + 3_600_000);
     revokeCertificate(ca, certificate.serialHex, revokedAt, 'keyCompromise');
     now = new Date(revokedAt.getTime() + 60_000);
@@ -92,6 +100,9 @@ for (const alg of ['rsa', 'gost2015'] as DemoAlgorithm[]) {
     const status = crlStatus(afterCrl, certificate.serialHex, now);
     assert.equal(status.status, 'revoked');
     assert.equal(status.reason, 'keyCompromise');
+    const answer = ocsp();
+    assert.equal(answer.status, 'revoked');
+    assert.equal(answer.revokedAt?.toISOString(), revokedAt.toISOString());
   });
 }
 
@@ -136,6 +147,17 @@ test('the folder persists: loading it gives the same CAs and revocations', () =>
   );
   assert.equal(again.baseUrl, 'http://127.0.0.1:9999');
   assert.equal(parseCrl(demoCrl(again, 'rsa')).entries.size, 1);
+});
+
+test('the OCSP responder answers garbage with malformedRequest, unissued serials unknown', () => {
+  const ca = demo();
+  assert.equal(
+    parseOcspResponse(demoOcspRespond(ca, Uint8Array.of(1, 2))).responseStatus,
+    'malformedRequest',
+  );
+  const request = createOcspRequest({ cert: ca.cas.rsa.root, issuer: ca.cas.rsa.issuing });
+  const response = parseOcspResponse(demoOcspRespond(ca, request.der));
+  assert.equal(response.responses[0]?.status, 'unknown');
 });
 
 test('bad requests, unknown serials and production are refused', () => {
