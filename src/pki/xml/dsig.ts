@@ -278,9 +278,19 @@ function checkReference(
   };
 }
 
+/** Parsed KeyInfo certificates by their base64: the same signers come back again and again. */
+const certificateCache = new Map<string, Certificate>();
+const CERTIFICATE_CACHE_LIMIT = 256;
+
 function certificateFrom(bytes: Uint8Array, issues: XmlIssue[]): Certificate | undefined {
+  const key = Buffer.from(bytes).toString('base64');
+  const cached = certificateCache.get(key);
+  if (cached) return cached;
   try {
-    return parseCertificate(bytes);
+    const certificate = parseCertificate(bytes);
+    if (certificateCache.size >= CERTIFICATE_CACHE_LIMIT) certificateCache.clear();
+    certificateCache.set(key, certificate);
+    return certificate;
   } catch (error) {
     const code = error instanceof PkiError ? error.code : 'cert.malformed';
     issues.push({ code, message: `KeyInfo certificate: ${(error as Error).message}` });

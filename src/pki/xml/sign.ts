@@ -31,9 +31,10 @@ export interface SignXmlOptions {
 
 const SIGNATURE_VALUE_MARK = '\u0000signature-value\u0000';
 
+/** Base64 in 76-character lines ending CR LF, the CR escaped, as Kalkan's serializer writes it. */
 function wrapBase64(bytes: Uint8Array): string {
   const text = Buffer.from(bytes).toString('base64');
-  return text.match(/.{1,76}/g)?.join('\n') ?? '';
+  return text.match(/.{1,76}/g)?.join('&#13;\n') ?? '';
 }
 
 function chooseMethod(key: PrivateKey, requested?: XmlSignatureMethodName): XmlSignatureMethod {
