@@ -1,12 +1,22 @@
-// One call for the CLI and the API: verifies CMS messages completely (signatures, chain at a
-// moment, revocation) into the report the `upp verify --json` command prints.
+// One call for the CLI and the API: verifies CMS messages, time-stamps, certificates, CRLs,
+// OCSP responses (and XML through pki/xml) into the report `upp verify --json` prints.
+import { readFile, stat } from 'node:fs/promises';
+import { decodeBer, TAG } from './ber.js';
+import type { BerNode } from './ber.js';
+import { parseCertificate, sameName } from './certificate.js';
 import type { Certificate } from './certificate.js';
-import { checkCmsSignatures, parseCms } from './cms.js';
+import { checkCmsSignatures, CMS_OIDS, parseCms } from './cms.js';
 import type { PkiIssue, SignerCheck } from './cms.js';
+import { checkCrl, parseCrl } from './crl.js';
 import { PkiError } from './errors.js';
+import { keyHash, parseOcspResponse } from './ocsp.js';
+import { verifySignature } from './algorithms.js';
 import { validatePath } from './path.js';
 import type { PathResult } from './path.js';
+import { toDer } from './pem.js';
 import type { TrustedThirdParty, TrustStore } from './trust.js';
+import { parseTimeStampResponse, verifyTimeStampToken } from './tsp.js';
+import { verifyXml } from './xml/index.js';
 
 export type RevocationStatusName = 'good' | 'revoked' | 'unknown';
 
@@ -74,7 +84,9 @@ export interface VerificationReport {
   readonly errors?: PkiIssue[];
 }
 
-function certificateSummary(certificate: Certificate): NonNullable<SignerReport['certificate']> {
+export function certificateSummary(
+  certificate: Certificate,
+): NonNullable<SignerReport['certificate']> {
   const p = certificate.profile;
   return {
     serial: certificate.serialHex,
@@ -243,4 +255,277 @@ export async function verifyCms(
 
 export function issueOf(error: PkiError): PkiIssue {
   return { code: error.code, message: error.message };
+}
+
+export type InputKind =
+  | 'cms'
+  | 'timestamp-token'
+  | 'timestamp-response'
+  | 'certificate'
+  | 'crl'
+  | 'ocsp-response'
+  | 'pkcs12'
+  | 'xml'
+  | 'unknown';
+
+const isOid = (node: BerNode | undefined): boolean => node?.tag === TAG.oid;
+
+/** Recognises what an input is from its structure (DER, PEM, base64 or XML text). */
+export function detectKind(input: Uint8Array | string): InputKind {
+  const text = typeof input === 'string' ? input : Buffer.from(input.subarray(0, 64)).toString();
+  if (/^\s*(<\?xml|<[A-Za-z_])/.test(text.replace(/^\uFEFF/, ''))) return 'xml';
+  let root: BerNode;
+  try {
+    root = decodeBer(toDer(input, undefined, 'input.malformed'), 'input.malformed');
+  } catch {
+    return 'unknown';
+  }
+  const [first, second, third] = root.children;
+  if (root.tag !== TAG.sequence || first === undefined) return 'unknown';
+  if (isOid(first)) return signedKind(root);
+  if (first.tag === TAG.enumerated) return 'ocsp-response';
+  if (first.tag === TAG.integer && second?.tag === TAG.sequence && isOid(second.children[0])) {
+    return 'pkcs12';
+  }
+  if (first.tag === TAG.sequence && first.children[0]?.tag === TAG.integer && !third) {
+    return 'timestamp-response';
+  }
+  if (first.tag === TAG.sequence && second?.tag === TAG.sequence && third?.tag === TAG.bitString) {
+    const tbs = first.children;
+    if (tbs[0]?.tag === 0xa0) return 'certificate';
+    const timeAt = tbs.findIndex((n) => n.tag === TAG.utcTime || n.tag === TAG.generalizedTime);
+    return timeAt >= 0 && timeAt <= 3 ? 'crl' : 'certificate';
+  }
+  return 'unknown';
+}
+
+function signedKind(root: BerNode): InputKind {
+  try {
+    return parseCms(root.bytes).contentType === CMS_OIDS.tstInfo ? 'timestamp-token' : 'cms';
+  } catch {
+    return 'cms';
+  }
+}
+
+export interface VerifyInputOptions extends Omit<CmsVerifyOptions, 'file'> {
+  readonly file?: string;
+}
+
+function failed(file: string | null, kind: string, error: PkiError): VerificationReport {
+  return { file, kind, valid: false, signers: [], errors: [issueOf(error)] };
+}
+
+/** A report entry for a certificate that signed something (a TSA, a CRL or OCSP signer). */
+async function certificateEntry(
+  certificate: Certificate,
+  signatureValid: boolean,
+  at: Date,
+  options: VerifyInputOptions,
+  intermediates: Certificate[] = [],
+  extra: Partial<Pick<SignerReport, 'timestamp' | 'signingTime'>> & { errors?: PkiIssue[] } = {},
+): Promise<{ report: SignerReport; valid: boolean }> {
+  const check: SignerCheck = {
+    index: 0,
+    signatureValid,
+    certificate,
+    errors: [...(extra.errors ?? [])],
+  };
+  return signerReport(check, intermediates, { ...options, at, purpose: undefined });
+}
+
+async function verifyTimestampInput(
+  input: Uint8Array | string,
+  kind: 'timestamp-token' | 'timestamp-response',
+  options: VerifyInputOptions,
+): Promise<VerificationReport> {
+  const file = options.file ?? null;
+  try {
+    let token: Uint8Array | string = input;
+    if (kind === 'timestamp-response') {
+      const response = parseTimeStampResponse(input);
+      if (response.token === undefined) {
+        throw new PkiError('timestamp.rejected', `the TSA refused: ${response.statusText ?? ''}`);
+      }
+      token = response.token;
+    }
+    const result = verifyTimeStampToken(token, {});
+    if (result.tsaCertificate === undefined) {
+      throw new PkiError('timestamp.no_tsa_certificate', 'the token does not carry its TSA');
+    }
+    const entry = await certificateEntry(
+      result.tsaCertificate,
+      result.valid,
+      result.time,
+      options,
+      [...parseCms(token).certificates],
+      { errors: result.errors },
+    );
+    const report: SignerReport = {
+      ...entry.report,
+      timestamp: { time: result.time.toISOString(), valid: result.valid },
+    };
+    return { file, kind, valid: entry.valid, signers: [report] };
+  } catch (error) {
+    if (!(error instanceof PkiError)) throw error;
+    return failed(file, kind, error);
+  }
+}
+
+async function verifyCertificateInput(
+  input: Uint8Array | string,
+  options: VerifyInputOptions,
+): Promise<VerificationReport> {
+  const file = options.file ?? null;
+  try {
+    const certificate = parseCertificate(input);
+    const entry = await certificateEntry(certificate, true, options.at, options);
+    const signatureBroken = entry.report.errors.some((e) => e.code.includes('signature'));
+    const report = { ...entry.report, signatureValid: !signatureBroken };
+    return { file, kind: 'certificate', valid: entry.valid, signers: [report] };
+  } catch (error) {
+    if (!(error instanceof PkiError)) throw error;
+    return failed(file, 'certificate', error);
+  }
+}
+
+function trustedCertificates(options: VerifyInputOptions): Certificate[] {
+  return [...options.trust.roots, ...options.trust.intermediates];
+}
+
+async function verifyCrlInput(
+  input: Uint8Array | string,
+  options: VerifyInputOptions,
+): Promise<VerificationReport> {
+  const file = options.file ?? null;
+  try {
+    const crl = parseCrl(input);
+    const issuer = trustedCertificates(options).find((c) =>
+      sameName({ der: c.subjectDer, name: c.subject }, { der: crl.issuerDer, name: crl.issuer }),
+    );
+    if (issuer === undefined) {
+      throw new PkiError('crl.issuer_unknown', `no trusted CA named ${crl.issuer.text}`);
+    }
+    const problems = checkCrl(crl, issuer, options.at);
+    const signatureValid = !problems.some((p) => p.code === 'crl.signature_invalid');
+    const entry = await certificateEntry(issuer, signatureValid, options.at, options, [], {
+      errors: problems,
+    });
+    return { file, kind: 'crl', valid: entry.valid, signers: [entry.report] };
+  } catch (error) {
+    if (!(error instanceof PkiError)) throw error;
+    return failed(file, 'crl', error);
+  }
+}
+
+async function verifyOcspInput(
+  input: Uint8Array | string,
+  options: VerifyInputOptions,
+): Promise<VerificationReport> {
+  const file = options.file ?? null;
+  try {
+    const response = parseOcspResponse(input);
+    if (response.responseStatus !== 'successful') {
+      throw new PkiError('ocsp.unsuccessful', `the responder answered ${response.responseStatus}`);
+    }
+    const candidates = [...response.certs, ...trustedCertificates(options)];
+    const responder = candidates.find((c) =>
+      response.responderKeyHash !== undefined
+        ? keyHash(c) === response.responderKeyHash
+        : response.responderNameDer !== undefined &&
+          response.responderName !== undefined &&
+          sameName(
+            { der: c.subjectDer, name: c.subject },
+            { der: response.responderNameDer, name: response.responderName },
+          ),
+    );
+    if (responder === undefined) {
+      throw new PkiError('ocsp.responder_untrusted', 'the responder certificate is not known');
+    }
+    const signatureValid =
+      response.signatureAlgorithm !== undefined &&
+      response.tbs !== undefined &&
+      response.signature !== undefined &&
+      verifySignature(
+        response.signatureAlgorithm,
+        responder.spki,
+        response.tbs,
+        response.signature,
+      );
+    const errors = signatureValid
+      ? []
+      : [{ code: 'ocsp.signature_invalid', message: 'the OCSP response signature is invalid' }];
+    const at = response.producedAt ?? options.at;
+    const entry = await certificateEntry(responder, signatureValid, at, options, response.certs, {
+      errors,
+    });
+    return { file, kind: 'ocsp-response', valid: entry.valid, signers: [entry.report] };
+  } catch (error) {
+    if (!(error instanceof PkiError)) throw error;
+    return failed(file, 'ocsp-response', error);
+  }
+}
+
+/** Verifies one input of any supported kind; never throws for bad input. */
+export async function verifyInput(
+  input: Uint8Array | string,
+  options: VerifyInputOptions,
+): Promise<VerificationReport> {
+  const kind = detectKind(input);
+  const file = options.file ?? null;
+  switch (kind) {
+    case 'cms':
+      return verifyCms(input, options);
+    case 'timestamp-token':
+    case 'timestamp-response':
+      return verifyTimestampInput(input, kind, options);
+    case 'certificate':
+      return verifyCertificateInput(input, options);
+    case 'crl':
+      return verifyCrlInput(input, options);
+    case 'ocsp-response':
+      return verifyOcspInput(input, options);
+    case 'xml':
+      return verifyXml(input, options);
+    case 'pkcs12':
+      return failed(file, kind, new PkiError('input.key_store', 'a key store is not a signature'));
+    default:
+      return failed(file, kind, new PkiError('input.unknown', 'not a recognised PKI object'));
+  }
+}
+
+/** Largest file verifyFiles reads. */
+export const MAX_VERIFY_FILE_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Verifies files one after another with shared options (trust store, revocation checker and
+ * their caches). `contents` gives the signed content of detached signatures, by file path.
+ */
+export async function verifyFiles(
+  paths: readonly string[],
+  options: Omit<VerifyInputOptions, 'file' | 'content'> & {
+    readonly contents?: Readonly<Record<string, Uint8Array>>;
+    readonly content?: Uint8Array;
+  },
+): Promise<VerificationReport[]> {
+  const reports: VerificationReport[] = [];
+  for (const path of paths) {
+    let bytes: Uint8Array;
+    try {
+      const info = await stat(path);
+      if (info.size > MAX_VERIFY_FILE_BYTES) {
+        throw new PkiError('input.too_large', `${path} is larger than the limit`);
+      }
+      bytes = new Uint8Array(await readFile(path));
+    } catch (error) {
+      const pkiError =
+        error instanceof PkiError
+          ? error
+          : new PkiError('input.unreadable', `cannot read ${path}: ${(error as Error).message}`);
+      reports.push(failed(path, 'unknown', pkiError));
+      continue;
+    }
+    const content = options.contents?.[path] ?? options.content;
+    reports.push(await verifyInput(bytes, { ...options, file: path, content }));
+  }
+  return reports;
 }
