@@ -270,8 +270,8 @@ export interface CrlProblem {
 
 /**
  * Problems that make `crl` unusable for certificates of `issuer` at moment `at`: wrong issuer,
- * key not allowed to sign CRLs, bad signature, not yet issued or past nextUpdate, unknown
- * critical extensions. Empty when the CRL can be relied on.
+ * key not allowed to sign CRLs, bad signature, `at` past nextUpdate, unknown critical extensions.
+ * A CRL issued after `at` is usable: its revocation dates tell the status at `at`.
  */
 export function checkCrl(crl: Crl, issuer: Certificate, at?: Date): CrlProblem[] {
   const problems: CrlProblem[] = [];
@@ -301,9 +301,6 @@ export function checkCrl(crl: Crl, issuer: Certificate, at?: Date): CrlProblem[]
       code: 'crl.unsupported_critical_extension',
       message: `CRL has critical extensions ${crl.unhandledCriticalExtensions.join(', ')}`,
     });
-  }
-  if (at && at < crl.thisUpdate) {
-    problems.push({ code: 'crl.not_yet_valid', message: 'CRL issued after the moment checked' });
   }
   if (at && crl.nextUpdate && at > crl.nextUpdate) {
     problems.push({ code: 'crl.stale', message: `CRL expired at ${crl.nextUpdate.toISOString()}` });
