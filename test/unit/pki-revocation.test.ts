@@ -124,7 +124,7 @@ test('nothing to go on gives revocation.unavailable; sources "none" skips the ch
   assert.deepEqual(skipped, { status: 'unknown', source: 'none' });
 });
 
-test('HTTP CRL from a local server: revoked status, then served from cache until nextUpdate', async () => {
+test('HTTP CRL from a local server: revoked, then cached until nextUpdate', async () => {
   let clock = new Date('2022-09-01T00:00:00Z');
   const checker = new RevocationChecker({
     crlUrls: [`${base}/crl/nca_rsa_test.crl`],
