@@ -531,6 +531,54 @@ export function demoOcspRespond(ca: DemoCa, requestDer: Uint8Array): Uint8Array 
   });
 }
 
+export interface DemoPkiReply {
+  readonly status: number;
+  readonly contentType: string;
+  readonly body: Uint8Array;
+}
+
+const CONTENT_TYPES = {
+  crl: 'application/pkix-crl',
+  certificate: 'application/pkix-cert',
+  ocsp: 'application/ocsp-response',
+  timestamp: 'application/timestamp-reply',
+} as const;
+
+/**
+ * Answers the HTTP requests of the demo PKI, independent of the HTTP framework: GET of CRLs and
+ * CA certificates, OCSP by POST (or GET with the base64 request in the path) and RFC 3161 by
+ * POST. `undefined` for paths that are not the demo PKI's.
+ */
+export function demoPkiReply(
+  ca: DemoCa,
+  request: { method: string; path: string; body?: Uint8Array },
+): DemoPkiReply | undefined {
+  const path = request.path.split('?')[0] ?? '';
+  const ok = (contentType: string, body: Uint8Array) => ({ status: 200, contentType, body });
+  for (const algorithm of DEMO_ALGORITHMS) {
+    if (path === DEMO_PATHS.crl(algorithm)) return ok(CONTENT_TYPES.crl, demoCrl(ca, algorithm));
+    if (path === DEMO_PATHS.caCertificate(algorithm)) {
+      return ok(CONTENT_TYPES.certificate, ca.cas[algorithm].issuing.der);
+    }
+    if (path === DEMO_PATHS.rootCertificate(algorithm)) {
+      return ok(CONTENT_TYPES.certificate, ca.cas[algorithm].root.der);
+    }
+  }
+  if (path === DEMO_PATHS.tsa && request.method === 'POST') {
+    const tsa = demoTimeStampAuthority(ca);
+    return ok(CONTENT_TYPES.timestamp, tsa.respond(request.body ?? new Uint8Array(0)));
+  }
+  if (path === DEMO_PATHS.ocsp || path.startsWith(`${DEMO_PATHS.ocsp}/`)) {
+    let body = request.body ?? new Uint8Array(0);
+    if (request.method === 'GET') {
+      const encoded = decodeURIComponent(path.slice(DEMO_PATHS.ocsp.length + 1));
+      body = new Uint8Array(Buffer.from(encoded, 'base64'));
+    }
+    return ok(CONTENT_TYPES.ocsp, demoOcspRespond(ca, body));
+  }
+  return undefined;
+}
+
 /** The platform TSA run with the demo TSA key, for receipts in the demo. */
 export function demoTimeStampAuthority(ca: DemoCa): TimeStampAuthority {
   return new TimeStampAuthority({

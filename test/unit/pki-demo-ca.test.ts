@@ -10,13 +10,16 @@ import {
   createDemoCa,
   demoCrl,
   demoOcspRespond,
+  demoPkiReply,
   demoTimeStampAuthority,
   demoTrustStore,
   issueCertificate,
   loadDemoCa,
   revokeCertificate,
+  revokedCertificates,
 } from '../../src/pki/demo-ca.js';
 import type { DemoAlgorithm, DemoCa } from '../../src/pki/demo-ca.js';
+import type { Certificate } from '../../src/pki/certificate.js';
 import { crlStatus, parseCrl, verifyCrl } from '../../src/pki/crl.js';
 import { checkOcspResponse, createOcspRequest, parseOcspResponse } from '../../src/pki/ocsp.js';
 import { validatePath } from '../../src/pki/path.js';
@@ -25,6 +28,8 @@ import { signCms } from '../../src/pki/cms-sign.js';
 import { verifyCms } from '../../src/pki/verify.js';
 import { verifyTimeStampToken } from '../../src/pki/tsp.js';
 import { PkiError } from '../../src/pki/errors.js';
+import { RevocationChecker } from '../../src/pki/revocation.js';
+import type { HttpFetcher } from '../../src/pki/revocation.js';
 
 const ENV = { NODE_ENV: 'test' };
 const T0 = new Date('2026-02-02T06:00:00Z');
@@ -138,6 +143,72 @@ test('a signature with a demo key verifies completely with the demo trust', asyn
   assert.equal(verifyTimeStampToken(tsa.issue({ data: content }), { data: content }).valid, true);
 });
 
+/** Serves the certificates' CRL and OCSP URLs from the demo CA instead of a network. */
+function demoFetcher(ca: DemoCa): HttpFetcher {
+  return async (url, request) => {
+    const reply = demoPkiReply(ca, {
+      method: request.method,
+      path: new URL(url).pathname,
+      body: request.body,
+    });
+    if (reply === undefined) throw new PkiError('http.not_found', url);
+    return reply.body;
+  };
+}
+
+for (const [alg, sources] of [
+  ['rsa', ['ocsp']],
+  ['gost2015', ['crl']],
+] as const) {
+  test(`verifyCms with the revocation checker over ${sources[0]}: good, then revoked`, async () => {
+    const ca = demo();
+    now = T0;
+    const issued = issueCertificate(ca, {
+      role: 'individual',
+      iin: '910303500789',
+      purpose: 'sign',
+      alg,
+      names: { surname: 'Отозванов', firstName: 'Тест' },
+      password: 'p',
+    });
+    const store = openPkcs12(issued.p12, 'p');
+    const content = new TextEncoder().encode('offer');
+    const signed = signCms({ content, detached: false, signingTime: now, signers: [store] });
+    const checker = new RevocationChecker({ fetcher: demoFetcher(ca), now: clock });
+    const revocation = {
+      check: (cert: Certificate, issuer: Certificate, at: Date) =>
+        checker.check(cert, issuer, at, { sources: [...sources] }),
+    };
+    const trust = demoTrustStore(ca, ENV);
+    const good = await verifyCms(signed, { trust, at: now, revocation });
+    assert.equal(good.valid, true, JSON.stringify(good.signers[0]?.errors));
+    assert.deepEqual(good.signers[0]?.revocation.status, 'good');
+    assert.equal(good.signers[0]?.revocation.source, sources[0]);
+    revokeCertificate(ca, store.certificate.serialHex, new Date(T0.getTime() + 1000), 'superseded');
+    now = new Date(T0.getTime() + 120_000);
+    const fresh = new RevocationChecker({ fetcher: demoFetcher(ca), now: clock });
+    const revoked = await verifyCms(signed, {
+      trust,
+      at: now,
+      revocation: {
+        check: (cert, issuer, at) => fresh.check(cert, issuer, at, { sources: [...sources] }),
+      },
+    });
+    assert.equal(revoked.valid, false);
+    assert.equal(revoked.signers[0]?.revocation.status, 'revoked');
+    assert.ok(revoked.signers[0]?.errors.some((e) => e.code === 'cert.revoked'));
+  });
+}
+
+test('demoPkiReply serves CA certificates and time-stamps, and nothing else', () => {
+  const ca = demo();
+  const cert = demoPkiReply(ca, { method: 'GET', path: '/pki/cert/demo-gost2015-ca.cer' });
+  assert.deepEqual(cert?.body, ca.cas.gost2015.issuing.der);
+  assert.equal(demoPkiReply(ca, { method: 'GET', path: '/api/other' }), undefined);
+  const tsr = demoPkiReply(ca, { method: 'POST', path: '/pki/tsa', body: Uint8Array.of(0) });
+  assert.equal(tsr?.contentType, 'application/timestamp-reply');
+});
+
 test('the folder persists: loading it gives the same CAs and revocations', () => {
   const ca = demo();
   const again = loadDemoCa({ dir, clock, env: ENV });
@@ -146,7 +217,10 @@ test('the folder persists: loading it gives the same CAs and revocations', () =>
     ca.cas.gost2015.issuing.fingerprintSha256,
   );
   assert.equal(again.baseUrl, 'http://127.0.0.1:9999');
-  assert.equal(parseCrl(demoCrl(again, 'rsa')).entries.size, 1);
+  const rsaRevoked = revokedCertificates(ca).filter((r) => r.algorithm === 'rsa');
+  assert.ok(rsaRevoked.length >= 1);
+  const entries = parseCrl(demoCrl(again, 'rsa')).entries;
+  assert.deepEqual([...entries.keys()].sort(), rsaRevoked.map((r) => r.serial).sort());
 });
 
 test('the OCSP responder answers garbage with malformedRequest, unissued serials unknown', () => {
