@@ -9,6 +9,10 @@ import type { Certificate } from '../../src/pki/certificate.js';
 import { createTrustStore } from '../../src/pki/trust.js';
 import { verifyCms } from '../../src/pki/verify.js';
 import type { RevocationAnswer } from '../../src/pki/verify.js';
+import { signCms } from '../../src/pki/cms-sign.js';
+import { PkiError } from '../../src/pki/errors.js';
+import { openPkcs12 } from '../../src/pki/pkcs12.js';
+import { RevocationChecker } from '../../src/pki/revocation.js';
 import { readVector } from './pki-sign-fixtures.js';
 
 const TEST123 = readVector('cms/test123.txt');
@@ -170,3 +174,51 @@ test('verifyCms turns an unreadable input into a report, not an exception', asyn
   assert.equal(report.valid, false);
   assert.equal(report.errors?.[0]?.code, 'cms.malformed');
 });
+
+const offline = (options: { crl?: string; ocsp?: string }) =>
+  new RevocationChecker({
+    offlineCrls: options.crl ? [readVector(options.crl)] : [],
+    offlineOcspResponses: options.ocsp ? [readVector(options.ocsp)] : [],
+    useCertificateUrls: false,
+    fetcher: async (url) => {
+      throw new PkiError('http.offline', `no network in tests: ${url}`);
+    },
+  });
+
+for (const vector of [
+  {
+    store: 'p12/ncanode/individual_sign_revoked_2004.p12',
+    password: 'Qwerty12',
+    at: new Date('2022-06-01T00:00:00Z'),
+    checker: offline({ crl: 'crl/nca_rsa_test.crl' }),
+    source: 'crl',
+  },
+  {
+    store: 'p12/ncanode/ceo_revoked_2015.p12',
+    password: 'Aa123456',
+    at: new Date('2022-09-02T17:00:00Z'),
+    checker: offline({ ocsp: 'ocsp/ocsp_response_ceo_2015_revoked.bin' }),
+    source: 'ocsp',
+  },
+]) {
+  test(`a signature by the revoked key of ${vector.store} is reported revoked`, async () => {
+    const signer = openPkcs12(readVector(vector.store), vector.password);
+    const signed = signCms({
+      content: TEST123,
+      detached: false,
+      signingTime: vector.at,
+      signers: [signer],
+    });
+    const report = await verifyCms(signed, { trust, at: vector.at, revocation: vector.checker });
+    const [entry] = report.signers;
+    assert.equal(report.valid, false);
+    assert.equal(entry?.signatureValid, true);
+    assert.equal(entry?.chain.trusted, true);
+    assert.equal(entry?.revocation.status, 'revoked');
+    assert.equal(entry?.revocation.source, vector.source);
+    assert.deepEqual(
+      entry?.errors.map((e) => e.code),
+      ['cert.revoked'],
+    );
+  });
+}
