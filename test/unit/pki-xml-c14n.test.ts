@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Element } from '@xmldom/xmldom';
+import fc from 'fast-check';
 import { canonicalize, compareCodePoints } from '../../src/pki/xml/c14n.js';
 import { parseXml } from '../../src/pki/xml/parse.js';
 import { PkiError } from '../../src/pki/errors.js';
@@ -240,4 +241,107 @@ test('canonicalize refuses nodes that are neither documents nor elements', () =>
     () => canonicalize(text as unknown as Element, inclusive),
     (e: unknown) => e instanceof PkiError && e.code === 'xml.malformed',
   );
+});
+
+/** Escapes generated text for the source document (the canonical form escapes on its own). */
+function sourceText(text: string, quote = ''): string {
+  let out = '';
+  for (const c of text) {
+    if (c === '&') out += '&amp;';
+    else if (c === '<') out += '&lt;';
+    else if (c === '>') out += '&gt;';
+    else if (c === '\r') out += '&#13;';
+    else if (quote && c === quote) out += '&quot;';
+    else if (quote && c === '\t') out += '&#9;';
+    else if (quote && c === '\n') out += '&#10;';
+    else out += c;
+  }
+  return out;
+}
+
+const textArbitrary = fc
+  .array(fc.constantFrom('a', 'Ж', '&', '<', '>', '"', "'", ' ', '\t', '\n', '\r', ']]>', '€'), {
+    maxLength: 6,
+  })
+  .map((parts) => parts.join(''));
+
+interface GeneratedElement {
+  name: string;
+  declarations: string[];
+  attributes: [string, string][];
+  children: (GeneratedElement | { text: string } | { comment: string })[];
+}
+
+const elementArbitrary: fc.Arbitrary<GeneratedElement> = fc.letrec<{ element: GeneratedElement }>(
+  (tie) => ({
+    element: fc.record({
+      name: fc.constantFrom('e', 'p:e', 'q:f', 'g'),
+      declarations: fc
+        .subarray([
+          'xmlns="urn:d1"',
+          'xmlns=""',
+          'xmlns:p="urn:p2"',
+          'xmlns:q="urn:q1"',
+          'xmlns:r="urn:r1"',
+        ])
+        .map((list) =>
+          list.filter((d, i) => list.findIndex((o) => o.split('=')[0] === d.split('=')[0]) === i),
+        ),
+      attributes: fc.uniqueArray(
+        fc.tuple(fc.constantFrom('a', 'b', 'p:c', 'q:d', 'xml:lang'), textArbitrary),
+        { maxLength: 3, selector: ([name]) => name.replace(/^.*:/, '') },
+      ),
+      children: fc.array(
+        fc.oneof(
+          { depthSize: 'small' },
+          textArbitrary.map((text) => ({ text })),
+          fc.constantFrom('c', ' x ', '').map((comment) => ({ comment })),
+          tie('element'),
+        ),
+        { maxLength: 3 },
+      ),
+    }),
+  }),
+).element;
+
+function render(element: GeneratedElement): string {
+  const attributes = element.attributes.map(([n, v]) => ` ${n}="${sourceText(v, '"')}"`).join('');
+  const declarations = element.declarations.map((d) => ` ${d}`).join('');
+  const children = element.children
+    .map((child) => {
+      if ('text' in child) return sourceText(child.text);
+      if ('comment' in child) return `<!--${child.comment}-->`;
+      return render(child);
+    })
+    .join('');
+  return `<${element.name}${declarations}${attributes}>${children}</${element.name}>`;
+}
+
+test('property: canonical forms are fixed points, for documents and element subsets', () => {
+  let runs = 0;
+  const methods = [
+    { exclusive: false, withComments: false },
+    { exclusive: false, withComments: true },
+    { exclusive: true, withComments: false },
+    { exclusive: true, withComments: true },
+  ];
+  fc.assert(
+    fc.property(elementArbitrary, fc.nat(), (element, pick) => {
+      runs += 1;
+      const root = '<root xmlns:p="urn:p1" xmlns:q="urn:q1" xml:lang="kk">';
+      const source = `${root}${render(element)}</root>`;
+      const doc = parseXml(source);
+      for (const method of methods) {
+        const canonical = canonicalize(doc, method);
+        assert.equal(canonicalize(parseXml(canonical), method), canonical);
+        const all = doc.getElementsByTagName('*');
+        const apex = all.item(pick % all.length);
+        assert.ok(apex);
+        const subset = canonicalize(apex, method);
+        assert.equal(canonicalize(parseXml(subset), method), subset);
+      }
+    }),
+    { numRuns: 300 },
+  );
+  console.log(`property c14n fixed point: ${runs} documents x 4 methods`);
 });

@@ -2,11 +2,13 @@
 // 2015-512 signature made by Kalkan, plus tampering, signature wrapping and fuzzing.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash, createSign } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { checkXmlSignatures } from '../../src/pki/xml/dsig.js';
 import { PkiError } from '../../src/pki/errors.js';
 import { KALKAN_GOST2015_XML } from './pki-xml-vectors.js';
+import { vectorSigner } from './pki-sign-fixtures.js';
 
 const vectors = new URL('../../../shared/kz-eds-vectors/xml/', import.meta.url);
 const rsaXml = readFileSync(new URL('xml_signed_rsa_1signer.xml', vectors), 'utf8');
@@ -208,4 +210,57 @@ test('fuzz xml signature checks: mutated signed documents only ever give PkiErro
   );
   console.log(`fuzz xml dsig: ${tried} inputs (${stillValid} still valid after harmless edits)`);
   assert.equal(tried, 1500);
+});
+
+test('WS-Security: InclusiveNamespaces PrefixList and a BinarySecurityToken reference', () => {
+  const signer = vectorSigner('rsa');
+  const SOAP = 'http://schemas.xmlsoap.org/soap/envelope/';
+  const WSU = 'http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd';
+  const WSSE = 'http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd';
+  const EXC = 'http://www.w3.org/2001/10/xml-exc-c14n#';
+  const DS = 'http://www.w3.org/2000/09/xmldsig#';
+  const X509 =
+    'http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-x509-token-profile-1.0#X509v3';
+  // Canonical forms written out by hand from the exclusive c14n rules: `m` comes from the
+  // PrefixList although the Body does not use it, `unused`, `wsse` never appear.
+  const bodyCanonical =
+    `<soap:Body xmlns:m="urn:m" xmlns:soap="${SOAP}" xmlns:wsu="${WSU}" wsu:Id="body-1">` +
+    '<m:op>Сумма 100</m:op></soap:Body>';
+  const digestValue = createHash('sha256').update(bodyCanonical).digest('base64');
+  const signedInfo = (ns: string, empty: (name: string, attrs: string) => string) =>
+    `<ds:SignedInfo${ns}><ds:CanonicalizationMethod Algorithm="${EXC}">` +
+    empty('ec:InclusiveNamespaces', ` xmlns:ec="${EXC}" PrefixList="soap"`) +
+    '</ds:CanonicalizationMethod>' +
+    empty('ds:SignatureMethod', ' Algorithm="http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"') +
+    '<ds:Reference URI="#body-1"><ds:Transforms>' +
+    `<ds:Transform Algorithm="${EXC}">` +
+    empty('ec:InclusiveNamespaces', ` xmlns:ec="${EXC}" PrefixList="m"`) +
+    '</ds:Transform></ds:Transforms>' +
+    empty('ds:DigestMethod', ' Algorithm="http://www.w3.org/2001/04/xmlenc#sha256"') +
+    `<ds:DigestValue>${digestValue}</ds:DigestValue></ds:Reference></ds:SignedInfo>`;
+  const canonicalSignedInfo = signedInfo(
+    ` xmlns:ds="${DS}" xmlns:soap="${SOAP}"`,
+    (name, attrs) => `<${name}${attrs}></${name}>`,
+  );
+  const key = signer.privateKey;
+  assert.ok(key.algorithm === 'rsa');
+  const value = createSign('sha256').update(canonicalSignedInfo).sign(key.keyObject);
+  const envelope =
+    `<soap:Envelope xmlns:soap="${SOAP}" xmlns:m="urn:m" xmlns:unused="urn:u"><soap:Header>` +
+    `<wsse:Security xmlns:wsse="${WSSE}" xmlns:wsu="${WSU}">` +
+    `<wsse:BinarySecurityToken wsu:Id="tok" ValueType="${X509}">` +
+    `${Buffer.from(signer.certificate.der).toString('base64')}</wsse:BinarySecurityToken>` +
+    `<ds:Signature xmlns:ds="${DS}">` +
+    signedInfo('', (name, attrs) => `<${name}${attrs}/>`) +
+    `<ds:SignatureValue>${value.toString('base64')}</ds:SignatureValue>` +
+    `<ds:KeyInfo><wsse:SecurityTokenReference><wsse:Reference URI="#tok" ValueType="${X509}"/>` +
+    '</wsse:SecurityTokenReference></ds:KeyInfo></ds:Signature></wsse:Security></soap:Header>' +
+    `<soap:Body xmlns:wsu="${WSU}" wsu:Id="body-1"><m:op xmlns:m="urn:m">Сумма 100</m:op>` +
+    '</soap:Body></soap:Envelope>';
+  const [check] = checkXmlSignatures(envelope);
+  assert.deepEqual(check?.errors, []);
+  assert.equal(check?.signatureValid, true);
+  assert.equal(check?.certificate?.serialHex, signer.certificate.serialHex);
+  const withoutPrefixList = envelope.replace('PrefixList="m"', 'PrefixList=""');
+  assert.deepEqual(codes(withoutPrefixList), ['digest.mismatch', 'signature.invalid']);
 });

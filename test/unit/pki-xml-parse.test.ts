@@ -95,6 +95,9 @@ test('huge inputs and node floods are refused with xml.too_large', () => {
   const lessThans = timed(() => parseXml('<r>' + '<'.repeat(1_000_000) + '</r>'));
   assert.notEqual(lessThans.code, 'ok');
   assert.ok(lessThans.ms < 500, `took ${lessThans.ms} ms`);
+  const endTags = timed(() => parseXml('<r>' + '</r>'.repeat(1_000_000)));
+  assert.equal(endTags.code, 'xml.malformed');
+  assert.ok(endTags.ms < 500, `took ${endTags.ms} ms`);
   const attributes =
     '<r ' + Array.from({ length: 300_000 }, (_, i) => `a${i}="1"`).join(' ') + '/>';
   assert.equal(

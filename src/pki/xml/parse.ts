@@ -9,7 +9,7 @@ export interface XmlLimits {
   maxBytes: number;
   /** Deepest accepted element nesting. */
   maxDepth: number;
-  /** Most markup constructs (tags, comments, PIs, CDATA) plus attributes accepted. */
+  /** Most nodes accepted: elements, attributes, comments, PIs, CDATA sections. */
   maxNodes: number;
   /** Most attributes (namespace declarations included) on one element. */
   maxAttributes: number;
@@ -18,8 +18,8 @@ export interface XmlLimits {
 export const defaultXmlLimits: XmlLimits = {
   maxBytes: 10 * 1024 * 1024,
   maxDepth: 256,
-  maxNodes: 200_000,
-  maxAttributes: 256,
+  maxNodes: 400_000,
+  maxAttributes: 128,
 };
 
 export const NodeKind = {
@@ -110,7 +110,10 @@ function scanMarkup(text: string, limits: XmlLimits): void {
     } else if (next === '?') {
       i = skipPast(text, i + 2, '?>', 'processing instruction');
     } else if (next === '/') {
+      // End tags close a node counted at its start tag.
+      nodes -= 1;
       depth -= 1;
+      if (depth < 0) throw malformed(`end tag without a start tag at offset ${i}`);
       i = skipPast(text, i + 2, '>', 'end tag');
     } else {
       let j = i + 1;
