@@ -191,6 +191,8 @@ export interface TimestampCheck {
   readonly time: Date;
   readonly valid: boolean;
   readonly tsaCertificate?: Certificate;
+  /** Certificates the token carries (to build the TSA's path). */
+  readonly certificates?: readonly Certificate[];
   readonly errors: readonly PkiIssue[];
 }
 

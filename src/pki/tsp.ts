@@ -76,6 +76,8 @@ export interface TimestampVerification {
   readonly valid: boolean;
   readonly info: TstInfo;
   readonly tsaCertificate?: Certificate;
+  /** Certificates the token carries (to build the TSA's path). */
+  readonly certificates: readonly Certificate[];
   readonly errors: PkiIssue[];
 }
 
@@ -127,6 +129,7 @@ export function verifyTimeStampToken(
     valid: signer.signatureValid && errors.length === 0,
     info,
     tsaCertificate: tsa,
+    certificates: cms.certificates,
     errors,
   };
 }

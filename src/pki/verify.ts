@@ -6,7 +6,7 @@ import type { BerNode } from './ber.js';
 import { parseCertificate, sameName } from './certificate.js';
 import type { Certificate } from './certificate.js';
 import { checkCmsSignatures, CMS_OIDS, parseCms } from './cms.js';
-import type { PkiIssue, SignerCheck } from './cms.js';
+import type { PkiIssue, SignerCheck, TimestampCheck } from './cms.js';
 import { checkCrl, parseCrl } from './crl.js';
 import { PkiError } from './errors.js';
 import { keyHash, parseOcspResponse } from './ocsp.js';
@@ -201,7 +201,9 @@ async function signerReport(
     addUnique(errors, path.errors);
   }
   const revocation = await revocationOf(options, path, errors);
-  const timestampOk = check.timestamp === undefined || check.timestamp.valid;
+  const timestampOk =
+    check.timestamp === undefined ||
+    (check.timestamp.valid && (await timestampTrusted(check.timestamp, options, errors)));
   const valid =
     check.signatureValid &&
     timeValid &&
@@ -223,6 +225,27 @@ async function signerReport(
       errors,
     },
   };
+}
+
+/** The TSA of an embedded time-stamp must chain to the trust store at the stamped time. */
+async function timestampTrusted(
+  timestamp: TimestampCheck,
+  options: CmsVerifyOptions,
+  errors: PkiIssue[],
+): Promise<boolean> {
+  const tsa = timestamp.tsaCertificate;
+  if (tsa === undefined) return false;
+  const path = await validatePath(tsa, {
+    trust: options.trust,
+    intermediates: [...(timestamp.certificates ?? [])],
+    at: timestamp.time,
+    ttp: options.ttp,
+  });
+  if (!path.trusted) {
+    const reason = path.errors[0]?.message ?? 'no path to a trusted root';
+    errors.push({ code: 'timestamp.untrusted', message: `TSA certificate: ${reason}` });
+  }
+  return path.trusted;
 }
 
 /**

@@ -21,6 +21,8 @@ import {
   verifyTimeStampToken,
 } from '../../src/pki/tsp.js';
 import type { KeyAlgorithm } from '../../src/pki/keys.js';
+import { createTrustStore } from '../../src/pki/trust.js';
+import { verifyCms } from '../../src/pki/verify.js';
 import { testLeaf, testRoot, vectorSigner } from './pki-sign-fixtures.js';
 
 const TIME_STAMPING = '1.3.6.1.5.5.7.3.8';
@@ -144,6 +146,34 @@ test('a time-stamp over another signature value is reported on the signer', () =
   assert.equal(result?.signatureValid, true);
   assert.equal(result?.timestamp?.valid, false);
   assert.ok(result?.errors.some((e) => e.code === 'timestamp.imprint_mismatch'));
+});
+
+test('verifyCms needs the TSA of an embedded time-stamp to chain to the trust store', async () => {
+  const { root: tsaRoot, authority: tsa } = authority('gost2015-512');
+  const signerRoot = testRoot('rsa');
+  const signer = testLeaf(signerRoot, 'rsa');
+  const signed = signCms({
+    content: DATA,
+    detached: false,
+    signingTime: NOW,
+    signers: [signer],
+    timestamp: (signature) => tsa.stampSignature(signature),
+  });
+  const verify = (roots: (typeof signerRoot.certificate)[]) =>
+    verifyCms(signed, {
+      trust: createTrustStore({ kind: 'test', roots }, {}),
+      at: NOW,
+      revocation: 'none',
+    });
+  const without = await verify([signerRoot.certificate]);
+  assert.equal(without.valid, false);
+  assert.deepEqual(
+    without.signers[0]?.errors.map((e) => e.code),
+    ['timestamp.untrusted'],
+  );
+  const withTsa = await verify([signerRoot.certificate, tsaRoot.certificate]);
+  assert.equal(withTsa.valid, true, JSON.stringify(withTsa.signers[0]?.errors));
+  assert.equal(withTsa.signers[0]?.timestamp?.time, NOW.toISOString());
 });
 
 function hasOpenssl(): boolean {
