@@ -415,3 +415,47 @@ export class RevocationChecker {
     return undefined;
   }
 }
+
+export interface PathRevocationEntry {
+  cert: Certificate;
+  result?: RevocationResult;
+  /** Set when the certificate is revoked or its status could not be learned. */
+  error?: { code: string; message: string };
+}
+
+/**
+ * Checks every certificate of a validated chain (end certificate first, anchor last) except the
+ * anchor, each against the next one. Revoked gives `cert.revoked`, a CA's "not issued by me"
+ * gives `cert.untrusted`, nothing obtainable gives `revocation.unavailable`.
+ */
+export async function checkPathRevocation(
+  checker: RevocationChecker,
+  chain: Certificate[],
+  at: Date,
+  options: CheckOptions = {},
+): Promise<PathRevocationEntry[]> {
+  const entries: PathRevocationEntry[] = [];
+  for (let index = 0; index + 1 < chain.length; index++) {
+    const cert = chain[index] as Certificate;
+    const issuer = chain[index + 1] as Certificate;
+    const label = cert.subject.commonName ?? cert.serialHex;
+    try {
+      const result = await checker.check(cert, issuer, at, options);
+      const entry: PathRevocationEntry = { cert, result };
+      if (result.status === 'revoked') {
+        const when = result.revokedAt ? ` on ${result.revokedAt.toISOString()}` : '';
+        entry.error = { code: 'cert.revoked', message: `${label} was revoked${when}` };
+      } else if (result.status === 'unknown' && result.source !== 'none') {
+        entry.error = {
+          code: 'cert.untrusted',
+          message: `${result.source} says ${label} was not issued by ${issuer.subject.text}`,
+        };
+      }
+      entries.push(entry);
+    } catch (error) {
+      if (!(error instanceof PkiError)) throw error;
+      entries.push({ cert, error: { code: error.code, message: error.message } });
+    }
+  }
+  return entries;
+}

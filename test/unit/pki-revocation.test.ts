@@ -13,6 +13,7 @@ import { PkiError } from '../../src/pki/errors.js';
 import { signOcspResponse } from '../../src/pki/ocsp.js';
 import { openPkcs12 } from '../../src/pki/pkcs12.js';
 import {
+  checkPathRevocation,
   RevocationChecker,
   RevocationUnavailableError,
   type HttpFetcher,
@@ -297,4 +298,53 @@ test('an injected fetcher replaces HTTP; a CRL of the wrong CA is not used', asy
       error.attempts.some((attempt) => attempt.code === 'crl.wrong_issuer'),
   );
   assert.deepEqual(requested, ['http://crl.test/x.crl']);
+});
+
+test('checkPathRevocation: each link of a chain, with cert.revoked and unavailable', async () => {
+  const { root, rootKey, ca, caKey, leaf } = smallPki();
+  const at = new Date('2024-03-01T00:00:00Z');
+  const crlOf = (issuer: typeof ca, key: typeof caKey, revoked: string[]) =>
+    signCrl({
+      issuer,
+      sign: signer(key),
+      signatureAlgorithm: ECDSA_SHA256,
+      revoked: revoked.map((serialHex) => ({ serialHex, revokedAt: new Date('2024-02-01') })),
+      thisUpdate: new Date('2024-02-28T00:00:00Z'),
+      nextUpdate: new Date('2024-03-07T00:00:00Z'),
+      crlNumber: 3,
+    });
+  const chain = [leaf, ca, root];
+  const full = new RevocationChecker({
+    offlineCrls: [crlOf(ca, caKey, [leaf.serialHex]), crlOf(root, rootKey, [])],
+    useCertificateUrls: false,
+  });
+  const entries = await checkPathRevocation(full, chain, at);
+  assert.deepEqual(
+    entries.map((entry) => [entry.cert.subject.commonName, entry.error?.code]),
+    [
+      ['Test Person', 'cert.revoked'],
+      ['Test CA', undefined],
+    ],
+  );
+  const partial = new RevocationChecker({
+    offlineCrls: [crlOf(ca, caKey, [])],
+    useCertificateUrls: false,
+  });
+  const partialEntries = await checkPathRevocation(partial, chain, at);
+  assert.deepEqual(
+    partialEntries.map((entry) => entry.error?.code),
+    [undefined, 'revocation.unavailable'],
+  );
+  const notIssued = new RevocationChecker({
+    offlineOcspResponses: [read('ocsp/ocsp_response_individual_2015.bin')],
+    useCertificateUrls: false,
+  });
+  const gostChain = [
+    p12('individual_valid_2015_gost2015.p12', 'Aa123456'),
+    cert('ca/nca_gost2022_test.cer'),
+  ];
+  const [gostEntry] = await checkPathRevocation(notIssued, gostChain, SEPT_2, {
+    sources: ['ocsp'],
+  });
+  assert.equal(gostEntry?.error?.code, 'cert.untrusted');
 });
