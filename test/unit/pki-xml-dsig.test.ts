@@ -120,6 +120,8 @@ test('signature wrapping: a duplicated Id is refused, a missing one reported', (
   assert.deepEqual(codes(duplicate), ['xml.duplicate_id']);
   const missing = replaceOnce(soapXml, 'wsu:Id="id-0ace', 'wsu:Id="id-1ace');
   assert.deepEqual(codes(missing), ['xml.reference_not_found']);
+  const escaped = replaceOnce(soapXml, 'URI="#id-0ace', 'URI="#%E0%A4%A');
+  assert.deepEqual(codes(escaped), ['xml.reference_not_found']);
 });
 
 test('structural faults of one signature are reported with stable codes', () => {
