@@ -1,6 +1,5 @@
-// A GOST 34.10-2015 (512) enveloped XML signature made by Kalkan with an NCA RK test key
-// (IIN123456789011, certificate 2023-11-09 to 2024-11-08, issued by "(GOST) TEST 2022"), as
-// published in the public test suite of the mitwork/kalkan PHP package. Used as a test vector.
+// Test vector: a GOST 2015-512 enveloped XML signature made by Kalkan with an NCA RK test key
+// (IIN123456789011, 2023-11-09 to 2024-11-08), published in the mitwork/kalkan package's tests.
 export const KALKAN_GOST2015_XML = [
   '<?xml version="1.0" encoding="UTF-8" standalone="no"?><xml>test<ds:Signature xml' +
     'ns:ds="http://www.w3.org/2000/09/xmldsig#">',

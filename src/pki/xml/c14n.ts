@@ -1,6 +1,5 @@
-// Canonical XML 1.0 and Exclusive XML Canonicalization 1.0 over an @xmldom/xmldom tree, for the
-// document subsets XMLDSig same-document references produce (a whole document or one element's
-// subtree, minus excluded subtrees such as an enveloped ds:Signature).
+// Canonical XML 1.0 and Exclusive c14n 1.0 over an @xmldom/xmldom tree, for the subsets XMLDSig
+// same-document references give: a document or an element subtree, minus excluded subtrees.
 import type { Attr, Document, Element, Node } from '@xmldom/xmldom';
 import { PkiError } from '../errors.js';
 import { NodeKind, XML_NS, XMLNS_NS } from './parse.js';

@@ -1,6 +1,5 @@
-// XMLDSig signing the way NCALayer/Kalkan do it: an enveloped ds:Signature appended as the last
-// child of the root, Reference URI="" with enveloped-signature and c14n#WithComments transforms,
-// the certificate in KeyInfo/X509Data. Signing an already signed document adds a co-signature.
+// XMLDSig signing as NCALayer/Kalkan do it: an enveloped ds:Signature appended as the root's last
+// child (URI="", enveloped + c14n transforms, X509Certificate); on a signed document it co-signs.
 import { sign as nodeSign } from 'node:crypto';
 import type { Element } from '@xmldom/xmldom';
 import { digest } from '../algorithms.js';
