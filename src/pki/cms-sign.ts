@@ -90,7 +90,7 @@ function buildSigner(
     der.integer(1),
     der.sequence(certificate.issuerDer, serialInteger(certificate)),
     parts.digestAlgorithm,
-    der.implicitConstructed(0, signedSet.subarray(headerLength(signedSet))),
+    der.implicitConstructed(0, decodeBer(signedSet, 'sign.internal').value),
     parts.signatureAlgorithm,
     der.octetString(signature),
     ...unsigned,
@@ -100,11 +100,6 @@ function buildSigner(
     digestAlgorithm: parts.digestAlgorithm,
     certificates: [certificate.der, ...(signer.chain ?? []).map((c) => c.der)],
   };
-}
-
-function headerLength(encoded: Uint8Array): number {
-  const first = encoded[1] as number;
-  return first < 0x80 ? 2 : 2 + (first & 0x7f);
 }
 
 function unique(items: readonly Uint8Array[]): Uint8Array[] {
@@ -137,7 +132,7 @@ function signedData(parts: {
 }
 
 function setContent(encodedSet: Uint8Array): Uint8Array {
-  return encodedSet.subarray(headerLength(encodedSet));
+  return decodeBer(encodedSet, 'sign.internal').value;
 }
 
 /** Signs `content` with every signer; returns DER ContentInfo(SignedData). */
