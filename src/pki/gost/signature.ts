@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import type { WeierstrassPoint } from '@noble/curves/abstract/weierstrass.js';
 import type { GostCurve } from './curves.js';
+import { fastVerifier } from './fast-verify.js';
 
 export interface GostSignatureValue {
   r: bigint;
@@ -62,9 +63,27 @@ export function verifyDigest(
   const v = invert(digestScalar(alpha, q), q);
   const z1 = modq(s * v, q);
   const z2 = modq(-r * v, q);
+  const fast = fastVerifier(curve);
+  if (fast) {
+    // x mod q = r means x = r + k*q for some k with x < p (k < 4 with cofactor 4).
+    const candidates: bigint[] = [];
+    for (let x = r; x < curve.p; x += q) candidates.push(x);
+    const result = fast.combinationHasX(publicKey, z1, z2, candidates);
+    if (result !== 'fallback') return result;
+  }
+  return genericCombinationX(curve, publicKey, z1, z2) === r;
+}
+
+/** x(z1*G + z2*Q) mod q with the library's complete formulas, or null for the zero point. */
+export function genericCombinationX(
+  curve: GostCurve,
+  publicKey: WeierstrassPoint<bigint>,
+  z1: bigint,
+  z2: bigint,
+): bigint | null {
   const c = curve.Point.BASE.multiplyUnsafe(z1).add(publicKey.multiplyUnsafe(z2));
-  if (c.is0()) return false;
-  return modq(c.toAffine().x, q) === r;
+  if (c.is0()) return null;
+  return modq(c.toAffine().x, curve.q);
 }
 
 /** A uniformly random scalar in [1, q - 1] from the operating system's generator. */
