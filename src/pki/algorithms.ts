@@ -14,7 +14,7 @@ import { AlgorithmIdentifier } from '@peculiar/asn1-x509';
 import type { SubjectPublicKeyInfo } from '@peculiar/asn1-x509';
 import { RsaSaPssParams } from '@peculiar/asn1-rsa';
 import { p256, p384, p521 } from '@noble/curves/nist.js';
-import { gostDigest, gostVerify, type GostAlgorithm } from './gost/index.js';
+import { GOST_OIDS, gostDigest, gostVerify, type GostAlgorithm } from './gost/index.js';
 import { PkiError } from './errors.js';
 import { concatBytes, decodeOid, equalBytes, readTlv, TAG } from './der.js';
 
@@ -46,15 +46,15 @@ export const OID = {
   sha256: '2.16.840.1.101.3.4.2.1',
   sha384: '2.16.840.1.101.3.4.2.2',
   sha512: '2.16.840.1.101.3.4.2.3',
-  gost2015_512Key: '1.2.398.3.10.1.1.2.2',
-  gost2015_256Key: '1.2.398.3.10.1.1.2.1',
-  gost2004Key: '1.2.398.3.10.1.1.1.1',
-  gost2015_512Signature: '1.2.398.3.10.1.1.2.3.2',
-  gost2015_256Signature: '1.2.398.3.10.1.1.2.3.1',
-  gost2004Signature: '1.2.398.3.10.1.1.1.2',
-  gost2015_512Digest: '1.2.398.3.10.1.3.3',
-  gost2015_256Digest: '1.2.398.3.10.1.3.2',
-  gost2004Digest: '1.2.398.3.10.1.3.1',
+  gost2015_512Key: GOST_OIDS['gost2015-512'].key,
+  gost2015_256Key: GOST_OIDS['gost2015-256'].key,
+  gost2004Key: GOST_OIDS.gost2004.key,
+  gost2015_512Signature: GOST_OIDS['gost2015-512'].signature,
+  gost2015_256Signature: GOST_OIDS['gost2015-256'].signature,
+  gost2004Signature: GOST_OIDS.gost2004.signature,
+  gost2015_512Digest: GOST_OIDS['gost2015-512'].digest,
+  gost2015_256Digest: GOST_OIDS['gost2015-256'].digest,
+  gost2004Digest: GOST_OIDS.gost2004.digest,
 } as const;
 
 const SIGNATURE_ALGORITHMS: Record<string, SignatureAlgorithmName> = {

@@ -206,7 +206,8 @@ function cachedChains(leaf: Certificate, trust: TrustStore, extra: Certificate[]
 function chainErrors(
   chain: Certificate[],
   at: Date,
-  purpose?: PathOptions['purpose'],
+  purpose: PathOptions['purpose'],
+  anchored: boolean,
 ): PathError[] {
   const errors: PathError[] = [];
   chain.forEach((cert, index) => {
@@ -229,6 +230,9 @@ function chainErrors(
       });
     }
     if (index === 0) return;
+    // A v1 trust anchor has no extensions to check; the configuration vouches for it.
+    const version = cert.asn.tbsCertificate.version;
+    if (anchored && index === chain.length - 1 && version === 0) return;
     if (!cert.isCa) {
       errors.push({ code: 'chain.not_ca', message: `${label(cert)} is not a CA certificate` });
     }
@@ -266,7 +270,7 @@ export function validatePathOffline(
   const built = cachedChains(leaf, options.trust, options.intermediates ?? []);
   let best: PathResult | undefined;
   for (const chain of built.anchored) {
-    const errors = chainErrors(chain, options.at, options.purpose);
+    const errors = chainErrors(chain, options.at, options.purpose, true);
     const anchor = chain[chain.length - 1] as Certificate;
     const result: PathResult = {
       trusted: errors.length === 0,
@@ -282,7 +286,7 @@ export function validatePathOffline(
     chain: [leaf],
     error: { code: 'cert.untrusted', message: 'no certification path found' },
   };
-  const errors = [partial.error, ...chainErrors(partial.chain, options.at, options.purpose)];
+  const errors = [partial.error, ...chainErrors(partial.chain, options.at, options.purpose, false)];
   return { trusted: false, chain: partial.chain, errors };
 }
 

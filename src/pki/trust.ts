@@ -120,15 +120,20 @@ export function loadTrustStore(folder: string, kind: TrustKind, env: TrustEnv = 
 }
 
 /**
- * The trust store named by configuration. 'production' loads the NCA RK roots and issuing CAs
- * from UPP_PKI_PRODUCTION_TRUST_DIR and is empty until the operator provides them; 'test' loads
+ * The trust store named by `setting` (default: UPP_PKI_TRUST, else 'production'). 'production'
+ * loads the NCA RK roots and issuing CAs from UPP_PKI_PRODUCTION_TRUST_DIR and is empty until
+ * the operator provides them; 'test' loads
  * the NCA RK test PKI from UPP_PKI_TEST_TRUST_DIR; 'demo' the demo CA from UPP_PKI_DEMO_TRUST_DIR
  * (refused under NODE_ENV=production); any other value is a folder of trusted certificates.
  */
 export function trustStoreFromConfig(
-  setting: 'production' | 'test' | 'demo' | string = 'production',
+  setting?: 'production' | 'test' | 'demo' | string,
   env: TrustEnv = process.env,
 ): TrustStore {
+  return trustStoreFor(setting ?? env[TRUST_ENV.setting] ?? 'production', env);
+}
+
+function trustStoreFor(setting: string, env: TrustEnv): TrustStore {
   const folderFor = (variable: string): string => {
     const folder = env[variable];
     if (!folder) {

@@ -134,6 +134,12 @@ test('configuration errors and demo trust in production are refused', () => {
     (e: unknown) => e instanceof PkiError && e.code === 'trust.demo_in_production',
   );
   assert.equal(trustStoreFromConfig('demo', { UPP_PKI_DEMO_TRUST_DIR: caFolder }).kind, 'demo');
+  const fromEnv = trustStoreFromConfig(undefined, {
+    UPP_PKI_TRUST: 'test',
+    UPP_PKI_TEST_TRUST_DIR: caFolder,
+  });
+  assert.equal(fromEnv.kind, 'test');
+  assert.equal(trustStoreFromConfig(undefined, {}).kind, 'production');
   assert.throws(
     () => trustStoreFromConfig('/nonexistent/trust', {}),
     (e: unknown) => e instanceof PkiError && e.code === 'trust.unavailable',
@@ -183,6 +189,30 @@ test('an issuer that is not a CA, or may not sign certificates, is refused', asy
   });
   const second = await validatePath(leaf, { trust: storeOf(root, noCertSign), at: AT });
   assert.deepEqual(codes(second.errors), ['chain.key_usage']);
+});
+
+test('a v1 root (no extensions) may be a trust anchor but not an intermediate', async () => {
+  const rootKey = newKey();
+  const root = issue({ subject: 'Old Root', key: rootKey, version1: true });
+  assert.equal(root.asn.tbsCertificate.version, 0);
+  assert.equal(root.isCa, false);
+  const midKey = newKey();
+  const mid = issue({
+    subject: 'Mid',
+    key: midKey,
+    ca: true,
+    issuer: { cert: root, key: rootKey },
+  });
+  const leaf = issue({ subject: 'Leaf', key: newKey(), issuer: { cert: mid, key: midKey } });
+  assert.equal((await validatePath(leaf, { trust: storeOf(root, mid), at: AT })).trusted, true);
+  const v1Mid = issue({
+    subject: 'Mid',
+    key: midKey,
+    issuer: { cert: root, key: rootKey },
+    version1: true,
+  });
+  const other = await validatePath(leaf, { trust: storeOf(root, v1Mid), at: AT });
+  assert.deepEqual(codes(other.errors), ['chain.not_ca']);
 });
 
 test('pathLenConstraint limits the CAs below a CA', async () => {

@@ -87,6 +87,8 @@ export interface IssueOptions {
   crlUrl?: string;
   extraExtensions?: Extension[];
   omitBasicConstraints?: boolean;
+  /** An X.509 v1 certificate: no extensions at all. */
+  version1?: boolean;
 }
 
 /** Issues (or self-signs, without `issuer`) a certificate and parses it. */
@@ -136,7 +138,7 @@ export function issue(options: IssueOptions): Certificate {
   extensions.push(...(options.extraExtensions ?? []));
   const serial = options.serialHex ?? `1${randomBytes(8).toString('hex')}`;
   const tbs = new TBSCertificate({
-    version: Version.v3,
+    version: options.version1 ? Version.v1 : Version.v3,
     serialNumber: Uint8Array.from(Buffer.from(serial, 'hex')).buffer,
     signature: ECDSA_SHA256,
     issuer: issuerName,
@@ -146,8 +148,8 @@ export function issue(options: IssueOptions): Certificate {
     }),
     subject: name(options.subject),
     subjectPublicKeyInfo: options.key.spki,
-    extensions: new Extensions(extensions),
   });
+  if (!options.version1) tbs.extensions = new Extensions(extensions);
   const tbsDer = new Uint8Array(AsnConvert.serialize(tbs));
   const signature = signer(issuerKey)(tbsDer);
   const cert = new AsnCertificate({
