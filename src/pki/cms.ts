@@ -114,7 +114,7 @@ export function parseCms(input: Uint8Array | string): ParsedCms {
   let next = items.shift();
   if (isContext(next, 0)) {
     for (const c of next.children) {
-      if (c.tag === TAG.sequence) certificates.push(parseCertificate(c.bytes));
+      if (c.tag === TAG.sequence) pushCertificate(certificates, c.bytes);
     }
     next = items.shift();
   }
@@ -135,6 +135,16 @@ export function parseCms(input: Uint8Array | string): ParsedCms {
     crls,
     signers,
   };
+}
+
+// A certificate this module cannot read is left out rather than failing the whole message: if it
+// was the signer's, that signer reports cms.signer_not_found.
+function pushCertificate(certificates: Certificate[], bytes: Uint8Array): void {
+  try {
+    certificates.push(parseCertificate(bytes));
+  } catch (error) {
+    if (!(error instanceof PkiError)) throw error;
+  }
 }
 
 function parseAttributes(node: BerNode): CmsAttribute[] {
