@@ -21,7 +21,7 @@ export interface JacobianLayout {
 
 export interface JacobianModule {
   layout: JacobianLayout;
-  memory: WebAssembly.Memory;
+  memory: { readonly buffer: ArrayBuffer };
   /** P = 2P in place (P at byte offset p). */
   double(p: number): void;
   /**
@@ -40,6 +40,13 @@ export interface JacobianModule {
   /** d = a - b mod p. */
   subMod(d: number, a: number, b: number): void;
 }
+
+/** The WebAssembly global, typed locally (the project's TypeScript lib does not declare it). */
+interface WasmApi {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object) => { exports: unknown };
+}
+const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
 const OP = {
   end: 0x0b,
@@ -598,7 +605,7 @@ export function jacobianModule(p: bigint, a: bigint): JacobianModule {
     ),
     ...section(10, vector(codes)),
   ];
-  const instance = new WebAssembly.Instance(new WebAssembly.Module(Uint8Array.from(bytes)));
+  const instance = new wasm.Instance(new wasm.Module(Uint8Array.from(bytes)));
   const ex = instance.exports as unknown as Omit<JacobianModule, 'layout'>;
   const module: JacobianModule = {
     layout,
