@@ -11,6 +11,7 @@ import { parseCertificate, type Certificate } from '../../src/pki/certificate.js
 import { PkiError } from '../../src/pki/errors.js';
 import { openPkcs12 } from '../../src/pki/pkcs12.js';
 import {
+  checkLink,
   clearPathCache,
   pathCacheStats,
   validatePath,
@@ -68,6 +69,8 @@ test('GOST chains verify: the 2004 first head and the 2015-512 key store certifi
   );
   const gost2015 = await validatePath(store.certificate, { trust, at: AT_2022, purpose: 'sign' });
   assert.deepEqual(gost2015.errors, []);
+  assert.equal(store.certificate.profile.iin, '123456789012');
+  assert.equal(store.certificate.profile.algorithm, 'gost2015-512');
   assert.equal(gost2015.anchor, 'НЕГІЗГІ КУӘЛАНДЫРУШЫ ОРТАЛЫҚ (GOST) TEST 2022');
   assert.equal(
     gost2015.chain[1]?.subject.commonName,
@@ -110,13 +113,33 @@ test('without the test PKI configured the test certificates are untrusted', asyn
   assert.deepEqual(codes(againstProd.errors), ['cert.untrusted']);
 });
 
-test('the production CAs of 2015-2018 chain to their roots', async () => {
+test('the production CAs of 2015-2018 (RSA and GOST 2004) chain to their roots', async () => {
   const trust = trustStoreFromConfig(fileURLToPath(new URL('ca/prod-2015-2018/', vectors)), {});
-  const issuing = trust.intermediates.find((item) => item.subject.text.includes('(RSA)'));
-  assert.ok(issuing);
-  const result = await validatePath(issuing, { trust, at: new Date('2020-01-01T00:00:00Z') });
-  assert.equal(result.trusted, true);
-  assert.equal(result.chain.length, 2);
+  assert.equal(trust.roots.length, 2);
+  assert.equal(trust.intermediates.length, 2);
+  for (const issuing of trust.intermediates) {
+    const result = await validatePath(issuing, { trust, at: new Date('2020-01-01T00:00:00Z') });
+    assert.deepEqual(result.errors, [], issuing.subject.text);
+    assert.equal(result.chain.length, 2);
+  }
+});
+
+test('every root in the vectors is self-signed: its own key verifies its signature', () => {
+  const roots = [
+    'ca/root_test_gost_2022.cer',
+    'ca/root_gost_test.crt',
+    'ca/root_rsa_test.crt',
+    'ca/prod-2015-2018/root_rsa.crt',
+    'ca/prod-2015-2018/root_gost.crt',
+  ];
+  for (const path of roots) {
+    const root = cert(path);
+    assert.equal(root.selfIssued, true, path);
+    assert.equal(checkLink(root, root).ok, true, path);
+    assert.equal(checkLink(root, cert('ca/nca_rsa_test.crt')).ok, false, path);
+  }
+  const gostRoot = cert('ca/root_test_gost_2022.cer');
+  assert.ok(gostRoot.notBefore <= AT_2022 && AT_2022 <= gostRoot.notAfter);
 });
 
 test('configuration errors and demo trust in production are refused', () => {
