@@ -140,6 +140,20 @@ test('c14n 3.7 (subset): an element subset inherits namespaces and xml:* attribu
   );
 });
 
+test('c14n 1.0 copies every xml:* attribute of ancestors onto a subset apex', () => {
+  // The 1.0 rule that Canonical XML 1.1 (its example 3.8) later narrowed for xml:id and xml:base.
+  const doc = parseXml(
+    '<doc xmlns="http://www.ietf.org" xmlns:w3c="http://www.w3.org" xml:base="something/else">' +
+      '<e1><e2 xmlns="" xml:id="abc" xml:base="bar/"><e3 id="E3" xml:base="foo"/></e2></e1></doc>',
+  );
+  const e3 = firstByName(doc, 'e3');
+  assert.equal(
+    canonicalize(e3, inclusive),
+    '<e3 xmlns:w3c="http://www.w3.org" id="E3" xml:base="foo" xml:id="abc"></e3>',
+  );
+  assert.equal(canonicalize(e3, exclusive), '<e3 id="E3" xml:base="foo"></e3>');
+});
+
 test('exc-c14n 2.2: the same subtree in two contexts gives one exclusive form', () => {
   const first = parseXml(
     '<n0:local xmlns:n0="foo:bar" xmlns:n3="ftp://example.org">\n' +

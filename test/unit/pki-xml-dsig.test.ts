@@ -138,6 +138,11 @@ test('structural faults of one signature are reported with stable codes', () => 
     ['<ds:SignedInfo>', '<ds:Other>', 'xml.signature_malformed'],
     ['9KpJreFMA6K98mcu', '9KpJreFMA6K98mc!', 'xml.signature_malformed'],
     ['maK+pHxaV71IlHAB', 'maK+pHxaV71IlHAC', 'signature.invalid'],
+    [
+      'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"',
+      'urn:ietf:params:xml:ns:pkigovkz:xmlsec:algorithms:gostr34102015-gostr34112015-512"',
+      'signature.invalid',
+    ],
     ['MIIF+zCCA+OgAwIBAgIU', 'MIIF+zCCA+OgAwIBAgIV', 'cert.malformed'],
   ];
   for (const [from, to, code] of cases) {

@@ -51,13 +51,20 @@ export interface XmlCheckOptions {
   limits?: Partial<XmlLimits>;
   /** Certificates to find the signer among besides those in KeyInfo. */
   certificates?: readonly Certificate[];
-  /** Most ds:Signature elements checked in one document (default 32). */
+  /** Most ds:Signature elements checked in one document (default 16). */
   maxSignatures?: number;
   /** Most references over all signatures (default 64): each one canonicalizes a subset. */
   maxReferences?: number;
 }
 
 const MAX_TRANSFORMS = 8;
+const MAX_KEYINFO_CERTIFICATES = 8;
+const MAX_CANDIDATES = 4;
+
+function keyFits(method: XmlSignatureMethod, certificate: Certificate): boolean {
+  const key = certificate.profile.algorithm;
+  return method.signature.startsWith('rsa-') ? key === 'rsa' : key === method.signature;
+}
 const ID_ATTRIBUTES: readonly [string | null, string][] = [
   [null, 'Id'],
   [null, 'ID'],
@@ -324,7 +331,7 @@ function keyInfoCertificates(
     }
   }
   const certificates: Certificate[] = [];
-  for (const element of encoded.slice(0, 16)) {
+  for (const element of encoded.slice(0, MAX_KEYINFO_CERTIFICATES)) {
     const certificate = certificateFrom(base64Content(element), issues);
     if (certificate) certificates.push(certificate);
   }
@@ -398,22 +405,26 @@ function checkSignature(
       }
     }
     certificates = keyInfoCertificates(signature, context.ids, errors);
-    const candidates = [...certificates, ...(context.options.certificates ?? [])];
+    const chosenMethod = method;
+    // Only keys of the method's family are tried, and few of them: each GOST check is costly.
+    const candidates = [...certificates, ...(context.options.certificates ?? [])]
+      .filter((c) => keyFits(chosenMethod, c))
+      .slice(0, MAX_CANDIDATES);
     const prefixes = c14n.exclusive ? inclusivePrefixes(c14nElement) : undefined;
     const signedBytes = Buffer.from(
       canonicalize(signedInfo, { ...c14n, ...(prefixes ? { inclusivePrefixes: prefixes } : {}) }),
       'utf8',
     );
     const value = base64Content(valueElement);
-    const chosen = method;
-    certificate = candidates.find((c) => verifySignatureValue(chosen, c, signedBytes, value));
+    certificate = candidates.find((c) => verifySignatureValue(chosenMethod, c, signedBytes, value));
     if (certificate) {
       signatureValid = errors.length === 0;
     } else if (candidates.length === 0) {
-      errors.push({
-        code: 'xml.signer_not_found',
-        message: 'no certificate to check the signature',
-      });
+      certificate = certificates[0];
+      const message = certificate
+        ? `the KeyInfo certificate holds no ${chosenMethod.name} key`
+        : 'no certificate to check the signature';
+      errors.push({ code: certificate ? 'signature.invalid' : 'xml.signer_not_found', message });
     } else {
       certificate = candidates[0];
       errors.push({ code: 'signature.invalid', message: 'SignatureValue does not verify' });
@@ -460,7 +471,7 @@ export function checkXmlSignatures(
       : input;
   const signatures = signatureElements(document);
   if (signatures.length === 0) throw fault('xml.no_signature', 'the document has no ds:Signature');
-  const maxSignatures = options.maxSignatures ?? 32;
+  const maxSignatures = options.maxSignatures ?? 16;
   if (signatures.length > maxSignatures) {
     throw fault('xml.too_large', `the document has more than ${maxSignatures} signatures`);
   }
