@@ -45,6 +45,8 @@ const MAX_CHAIN_LENGTH = 8;
 /** Alternative anchored chains kept per end certificate (renewed CAs give several). */
 const MAX_ALTERNATIVES = 4;
 const CACHE_LIMIT = 2000;
+/** Signature checks one path search may spend (many same-named CAs cannot stall it). */
+const MAX_LINKS_TRIED = 64;
 
 interface LinkCheck {
   ok: boolean;
@@ -145,8 +147,9 @@ function buildChains(leaf: Certificate, trust: TrustStore, extra: Certificate[])
   const offerPartial = (chain: Certificate[], error: PathError): void => {
     if (!partial || chain.length > partial.chain.length) partial = { chain: [...chain], error };
   };
+  let budget = MAX_LINKS_TRIED;
   const walk = (chain: Certificate[]): void => {
-    if (anchored.length >= MAX_ALTERNATIVES) return;
+    if (anchored.length >= MAX_ALTERNATIVES || budget <= 0) return;
     const current = chain[chain.length - 1] as Certificate;
     if (trust.isAnchor(current)) {
       anchored.push([...chain]);
@@ -170,6 +173,10 @@ function buildChains(leaf: Certificate, trust: TrustStore, extra: Certificate[])
       return;
     }
     for (const issuer of candidates) {
+      if (--budget < 0) {
+        offerPartial(chain, { code: 'cert.untrusted', message: 'too many candidate issuers' });
+        return;
+      }
       const link = checkLink(current, issuer);
       if (!link.ok) {
         offerPartial(chain, {
