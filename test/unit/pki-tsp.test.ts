@@ -24,22 +24,38 @@ import type { KeyAlgorithm } from '../../src/pki/keys.js';
 import { createTrustStore } from '../../src/pki/trust.js';
 import { verifyCms } from '../../src/pki/verify.js';
 import { testLeaf, testRoot, vectorSigner } from './pki-sign-fixtures.js';
+import type { TestIssuer } from './pki-sign-fixtures.js';
 
 const TIME_STAMPING = '1.3.6.1.5.5.7.3.8';
 const POLICY = '1.2.398.3.3.2.6';
 const NOW = new Date('2026-03-02T09:15:30.250Z');
 
+// Key generation is the slow part, so each algorithm's TSA keys are made once; every test still
+// gets its own authority (and serial counter).
+const keys = new Map<KeyAlgorithm, { root: TestIssuer; tsa: TestIssuer }>();
+
+function tsaKeys(algorithm: KeyAlgorithm) {
+  let entry = keys.get(algorithm);
+  if (entry === undefined) {
+    const root = testRoot(algorithm);
+    entry = { root, tsa: testLeaf(root, algorithm, TSA_CERTIFICATE) };
+    keys.set(algorithm, entry);
+  }
+  return entry;
+}
+
+const TSA_CERTIFICATE = {
+  subject: [
+    ['C', 'KZ'],
+    ['CN', 'UPP TSA (TEST)'],
+  ],
+  extKeyUsage: [TIME_STAMPING],
+  extKeyUsageCritical: true,
+  keyUsage: ['digitalSignature', 'nonRepudiation'],
+} satisfies Parameters<typeof testLeaf>[2];
+
 function authority(algorithm: KeyAlgorithm = 'rsa') {
-  const root = testRoot(algorithm);
-  const tsa = testLeaf(root, algorithm, {
-    subject: [
-      ['C', 'KZ'],
-      ['CN', 'UPP TSA (TEST)'],
-    ],
-    extKeyUsage: [TIME_STAMPING],
-    extKeyUsageCritical: true,
-    keyUsage: ['digitalSignature', 'nonRepudiation'],
-  });
+  const { root, tsa } = tsaKeys(algorithm);
   let serial = 100n;
   const authority = new TimeStampAuthority({
     ...tsa,
