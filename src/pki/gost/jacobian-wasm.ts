@@ -149,11 +149,12 @@ interface Limbs {
 
 /**
  * Adds carry * 2^N to the element at d (whose limbs are already below 2^w): 2^N is congruent to
- * `fold`, so add carry * fold at limb 0 and propagate; a second pass catches the rare wrap.
+ * `fold`, so add carry * fold at limb 0 and propagate. If that wraps past 2^N, what is left is
+ * below carry * fold < 2^(2w), so the second pass, adding fold once more, needs two limbs.
  */
 function foldCarry(f: Body, d: number, limbs: Limbs, carry: number, s: number): void {
   for (let pass = 0; pass < 2; pass++) {
-    for (let i = 0; i < limbs.count; i++) {
+    for (let i = 0; i < (pass === 0 ? limbs.count : 2); i++) {
       f.load(d, 4 * i);
       if (i === 0) f.get(carry).i64(limbs.fold).op(OP.i64Mul);
       else f.get(carry);
@@ -255,7 +256,10 @@ function fieldAdd(limbs: Limbs): FieldFunction {
   return { params: 3, results: 0, i64Locals: 2, body: f };
 }
 
-/** d = a - b mod p: a borrow out means 2^N was added, so subtract fold (at most twice). */
+/**
+ * d = a - b mod p: a borrow out means 2^N was added, so subtract fold. If that borrows again,
+ * the value is now at least 2^N - fold and a second subtraction cannot borrow past limb 1.
+ */
 function fieldSub(limbs: Limbs): FieldFunction {
   const [d, a, b, borrow, s] = [0, 1, 2, 3, 4];
   const f = new Body();
@@ -276,7 +280,7 @@ function fieldSub(limbs: Limbs): FieldFunction {
     signedStore(i);
   }
   for (let pass = 0; pass < 2; pass++) {
-    for (let i = 0; i < limbs.count; i++) {
+    for (let i = 0; i < (pass === 0 ? limbs.count : 2); i++) {
       f.load(d, 4 * i);
       if (i === 0) f.get(borrow).i64(limbs.fold).op(OP.i64Mul);
       else f.get(borrow);
