@@ -64,6 +64,8 @@ export interface RevocationCheckerOptions {
   crlCacheMs?: number;
   /** The clock for cache expiry. */
   now?: () => Date;
+  /** Guards fetches (e.g. to NCA hosts only): URLs come from certificates. */
+  allowUrl?: (url: string) => boolean;
 }
 
 export interface CheckOptions {
@@ -223,7 +225,14 @@ export class RevocationChecker {
   private readonly offlineOcsp: OcspResponse[];
 
   constructor(private readonly options: RevocationCheckerOptions = {}) {
-    this.fetcher = options.fetcher ?? createHttpFetcher();
+    const fetcher = options.fetcher ?? createHttpFetcher();
+    const allowUrl = options.allowUrl;
+    this.fetcher = allowUrl
+      ? (url, request) =>
+          allowUrl(url)
+            ? fetcher(url, request)
+            : Promise.reject(new PkiError('revocation.bad_url', `${url} is not allowed`))
+      : fetcher;
     this.now = options.now ?? (() => new Date());
     this.crlCache = new ExpiringCache(this.now);
     this.ocspCache = new ExpiringCache(this.now);

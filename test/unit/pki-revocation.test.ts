@@ -298,6 +298,20 @@ test('an injected fetcher replaces HTTP; a CRL of the wrong CA is not used', asy
       error.attempts.some((attempt) => attempt.code === 'crl.wrong_issuer'),
   );
   assert.deepEqual(requested, ['http://crl.test/x.crl']);
+  const guarded = new RevocationChecker({
+    fetcher,
+    crlUrls: ['http://crl.test/x.crl', 'http://10.0.0.1/admin'],
+    useCertificateUrls: false,
+    allowUrl: (url) => new URL(url).hostname.endsWith('.test'),
+  });
+  await assert.rejects(
+    guarded.check(p12('individual_sign_revoked_2004.p12'), rsaCa, SEPT_1, { sources: ['crl'] }),
+    (error: unknown) =>
+      error instanceof RevocationUnavailableError &&
+      error.attempts.map((attempt) => attempt.code).join() ===
+        'crl.wrong_issuer,revocation.bad_url',
+  );
+  assert.deepEqual(requested, ['http://crl.test/x.crl', 'http://crl.test/x.crl']);
 });
 
 test('checkPathRevocation: each link of a chain, with cert.revoked and unavailable', async () => {
