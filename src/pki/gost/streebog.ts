@@ -162,22 +162,43 @@ function blockFromBigEndianHex(hex: string): Block {
 
 const C_BLOCKS = ROUND_CONSTANTS.map(blockFromBigEndianHex);
 
+/** The low and high halves of LPS_TABLE in separate arrays, indexed (j << 8) | b. */
+const LPS_LO = LPS_TABLE.filter((_, i) => i % 2 === 0);
+const LPS_HI = LPS_TABLE.filter((_, i) => i % 2 === 1);
+
 /** out = LPS(x); out and x must be different arrays. */
 function lps(x: Block, out: Block): void {
-  const t = LPS_TABLE;
+  const lo = LPS_LO;
+  const hi = LPS_HI;
   for (let i = 0; i < 8; i++) {
-    const limb = i < 4 ? 0 : 1;
-    const shift = (i & 3) * 8;
-    let lo = 0;
-    let hi = 0;
-    for (let j = 0; j < 8; j++) {
-      const b = ((x[2 * j + limb] as number) >>> shift) & 0xff;
-      const idx = ((j << 8) | b) << 1;
-      lo ^= t[idx] as number;
-      hi ^= t[idx + 1] as number;
-    }
-    out[2 * i] = lo;
-    out[2 * i + 1] = hi;
+    const limb = i >> 2;
+    const shift = (i & 3) << 3;
+    const b0 = ((x[limb] as number) >>> shift) & 0xff;
+    const b1 = 0x100 | (((x[2 + limb] as number) >>> shift) & 0xff);
+    const b2 = 0x200 | (((x[4 + limb] as number) >>> shift) & 0xff);
+    const b3 = 0x300 | (((x[6 + limb] as number) >>> shift) & 0xff);
+    const b4 = 0x400 | (((x[8 + limb] as number) >>> shift) & 0xff);
+    const b5 = 0x500 | (((x[10 + limb] as number) >>> shift) & 0xff);
+    const b6 = 0x600 | (((x[12 + limb] as number) >>> shift) & 0xff);
+    const b7 = 0x700 | (((x[14 + limb] as number) >>> shift) & 0xff);
+    out[2 * i] =
+      (lo[b0] as number) ^
+      (lo[b1] as number) ^
+      (lo[b2] as number) ^
+      (lo[b3] as number) ^
+      (lo[b4] as number) ^
+      (lo[b5] as number) ^
+      (lo[b6] as number) ^
+      (lo[b7] as number);
+    out[2 * i + 1] =
+      (hi[b0] as number) ^
+      (hi[b1] as number) ^
+      (hi[b2] as number) ^
+      (hi[b3] as number) ^
+      (hi[b4] as number) ^
+      (hi[b5] as number) ^
+      (hi[b6] as number) ^
+      (hi[b7] as number);
   }
 }
 
