@@ -345,13 +345,13 @@ async function certificateEntry(
   at: Date,
   options: VerifyInputOptions,
   intermediates: Certificate[] = [],
-  extra: Partial<Pick<SignerReport, 'timestamp' | 'signingTime'>> & { errors?: PkiIssue[] } = {},
+  errors: readonly PkiIssue[] = [],
 ): Promise<{ report: SignerReport; valid: boolean }> {
   const check: SignerCheck = {
     index: 0,
     signatureValid,
     certificate,
-    errors: [...(extra.errors ?? [])],
+    errors: [...errors],
   };
   return signerReport(check, intermediates, { ...options, at, purpose: undefined });
 }
@@ -381,7 +381,7 @@ async function verifyTimestampInput(
       result.time,
       options,
       [...parseCms(token).certificates],
-      { errors: result.errors },
+      result.errors,
     );
     const report: SignerReport = {
       ...entry.report,
@@ -430,9 +430,7 @@ async function verifyCrlInput(
     }
     const problems = checkCrl(crl, issuer, options.at);
     const signatureValid = !problems.some((p) => p.code === 'crl.signature_invalid');
-    const entry = await certificateEntry(issuer, signatureValid, options.at, options, [], {
-      errors: problems,
-    });
+    const entry = await certificateEntry(issuer, signatureValid, options.at, options, [], problems);
     return { file, kind: 'crl', valid: entry.valid, signers: [entry.report] };
   } catch (error) {
     if (!(error instanceof PkiError)) throw error;
@@ -478,9 +476,14 @@ async function verifyOcspInput(
       ? []
       : [{ code: 'ocsp.signature_invalid', message: 'the OCSP response signature is invalid' }];
     const at = response.producedAt ?? options.at;
-    const entry = await certificateEntry(responder, signatureValid, at, options, response.certs, {
+    const entry = await certificateEntry(
+      responder,
+      signatureValid,
+      at,
+      options,
+      response.certs,
       errors,
-    });
+    );
     return { file, kind: 'ocsp-response', valid: entry.valid, signers: [entry.report] };
   } catch (error) {
     if (!(error instanceof PkiError)) throw error;
