@@ -163,6 +163,17 @@ test('documents without signatures or unreadable ones throw PkiError', () => {
   assert.throws(() => checkXmlSignatures(bomb), { code: 'xml.forbidden_dtd' });
   const many = rsaXml.replace(/<ds:Signature[\s\S]*<\/ds:Signature>/, (s) => s.repeat(40));
   assert.throws(() => checkXmlSignatures(many), { code: 'xml.too_large' });
+  const references = rsaXml.replace(/<ds:Reference[\s\S]*<\/ds:Reference>/, (r) => r.repeat(3));
+  assert.deepEqual(
+    checkXmlSignatures(references, { maxCanonicalNodes: 100 }).map((c) => c.signatureValid),
+    [false],
+  );
+  assert.throws(() => checkXmlSignatures(references, { maxCanonicalNodes: 10 }), {
+    code: 'xml.too_large',
+  });
+  assert.throws(() => checkXmlSignatures(references, { maxReferences: 2 }), {
+    code: 'xml.too_large',
+  });
 });
 
 function mutate(text: string, edits: [number, number, string][]): string {

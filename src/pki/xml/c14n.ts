@@ -25,6 +25,8 @@ export interface C14nOptions extends C14nMethod {
   inclusivePrefixes?: readonly string[];
   /** Subtrees left out of the node set (the enveloped-signature transform). */
   excluded?: ReadonlySet<Node>;
+  /** Nodes left to visit, shared across calls to bound the work one document may cause. */
+  budget?: { nodes: number };
 }
 
 type NamespaceMap = ReadonlyMap<string, string>;
@@ -209,6 +211,7 @@ type Step = OpenElement | { kind: 'close'; text: string };
  */
 export function canonicalize(apex: Document | Element, options: C14nOptions): string {
   const excluded = options.excluded ?? new Set<Node>();
+  const budget = options.budget;
   const parts: string[] = [];
   const emit = (
     node: Node,
@@ -217,6 +220,12 @@ export function canonicalize(apex: Document | Element, options: C14nOptions): st
     isApex: boolean,
   ): Step[] => {
     if (excluded.has(node)) return [];
+    if (budget) {
+      budget.nodes -= 1;
+      if (budget.nodes < 0) {
+        throw new PkiError('xml.too_large', 'the document needs too much canonicalization work');
+      }
+    }
     switch (node.nodeType) {
       case NodeKind.element: {
         const element = node as Element;

@@ -55,6 +55,8 @@ export interface XmlCheckOptions {
   maxSignatures?: number;
   /** Most references over all signatures (default 64): each one canonicalizes a subset. */
   maxReferences?: number;
+  /** Most nodes canonicalized over all references and SignedInfos (default 600,000). */
+  maxCanonicalNodes?: number;
 }
 
 const MAX_TRANSFORMS = 8;
@@ -242,12 +244,14 @@ function transformedOctets(
   target: Dereferenced,
   plan: TransformPlan,
   excluded: ReadonlySet<Node>,
+  budget: { nodes: number },
 ): Uint8Array {
   const method = plan.c14n?.method ?? { exclusive: false, withComments: false };
   const text = canonicalize(target.apex, {
     exclusive: method.exclusive,
     withComments: method.withComments && target.comments,
     excluded,
+    budget,
     ...(plan.c14n?.prefixes ? { inclusivePrefixes: plan.c14n.prefixes } : {}),
   });
   return new Uint8Array(Buffer.from(text, 'utf8'));
@@ -258,6 +262,7 @@ function checkReference(
   signature: Element,
   document: Document,
   ids: Map<string, Element[]>,
+  budget: { nodes: number },
 ): XmlReferenceCheck {
   const uri = reference.hasAttribute('URI') ? reference.getAttribute('URI') : null;
   const target = dereference(uri, document, ids);
@@ -274,7 +279,7 @@ function checkReference(
     if (later.length > 0) exclusions.push(new Set([signature, ...later]));
   }
   const digestValid = exclusions.some((excluded) =>
-    sameBytes(digest(digestName, transformedOctets(target, plan, excluded)), expected),
+    sameBytes(digest(digestName, transformedOctets(target, plan, excluded, budget)), expected),
   );
   const covers = target.apex === document ? 'document' : 'element';
   return {
@@ -360,6 +365,7 @@ interface SignatureContext {
   ids: Map<string, Element[]>;
   options: XmlCheckOptions;
   referenceBudget: { left: number };
+  c14nBudget: { nodes: number };
 }
 
 function checkSignature(
@@ -395,7 +401,13 @@ function checkSignature(
       throw fault('xml.too_large', 'the document has too many signature references');
     }
     for (const reference of referenceElements) {
-      const check = checkReference(reference, signature, context.document, context.ids);
+      const check = checkReference(
+        reference,
+        signature,
+        context.document,
+        context.ids,
+        context.c14nBudget,
+      );
       references.push(check);
       if (!check.digestValid) {
         errors.push({
@@ -412,7 +424,11 @@ function checkSignature(
       .slice(0, MAX_CANDIDATES);
     const prefixes = c14n.exclusive ? inclusivePrefixes(c14nElement) : undefined;
     const signedBytes = Buffer.from(
-      canonicalize(signedInfo, { ...c14n, ...(prefixes ? { inclusivePrefixes: prefixes } : {}) }),
+      canonicalize(signedInfo, {
+        ...c14n,
+        budget: context.c14nBudget,
+        ...(prefixes ? { inclusivePrefixes: prefixes } : {}),
+      }),
       'utf8',
     );
     const value = base64Content(valueElement);
@@ -480,6 +496,7 @@ export function checkXmlSignatures(
     ids: idIndex(document),
     options,
     referenceBudget: { left: options.maxReferences ?? 64 },
+    c14nBudget: { nodes: options.maxCanonicalNodes ?? 600_000 },
   };
   return signatures.map((signature, index) => checkSignature(signature, index, context));
 }

@@ -18,7 +18,7 @@ export interface XmlLimits {
 export const defaultXmlLimits: XmlLimits = {
   maxBytes: 10 * 1024 * 1024,
   maxDepth: 256,
-  maxNodes: 400_000,
+  maxNodes: 200_000,
   maxAttributes: 128,
 };
 
@@ -90,9 +90,11 @@ function skipPast(text: string, from: number, terminator: string, what: string):
 function scanMarkup(text: string, limits: XmlLimits): void {
   let depth = 0;
   let nodes = 0;
+  let markupEnd = 0;
   let i = text.indexOf('<');
   while (i >= 0 && i < text.length) {
-    nodes += 1;
+    // The markup itself, and the text node before it if there is one.
+    nodes += i > markupEnd ? 2 : 1;
     if (nodes > limits.maxNodes) {
       throw new PkiError('xml.too_large', `XML has more than ${limits.maxNodes} nodes`);
     }
@@ -151,6 +153,7 @@ function scanMarkup(text: string, limits: XmlLimits): void {
       }
       i = j + 1;
     }
+    markupEnd = i;
     i = text.indexOf('<', i);
   }
 }
