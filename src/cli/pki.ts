@@ -315,13 +315,11 @@ export async function signCommand(args: string[]): Promise<number> {
       SIGN_USAGE,
     );
     if (positionals.length > 0) throw new CommandError('usage', SIGN_USAGE);
-    const p12 = readInput(required(values.p12, '--p12', SIGN_USAGE), MAX_PKCS12_BYTES, 'key store');
+    const p12Path = required(values.p12, '--p12', SIGN_USAGE);
     const password = required(values.password, '--password', SIGN_USAGE);
-    const content = readInput(
-      required(values.data, '--data', SIGN_USAGE),
-      MAX_VERIFY_FILE_BYTES,
-      'data',
-    );
+    const dataPath = required(values.data, '--data', SIGN_USAGE);
+    const p12 = readInput(p12Path, MAX_PKCS12_BYTES, 'key store');
+    const content = readInput(dataPath, MAX_VERIFY_FILE_BYTES, 'data');
     const store = openPkcs12(p12, password);
     const signature = signCms({
       content,
@@ -351,15 +349,16 @@ const ROLES: readonly DemoRole[] = [
   'employee',
 ];
 
-function demoCaOrRefuse(settings: PkiSettings): DemoCa {
-  if (settings.nodeEnv === 'production') {
+/** The demo CA of the configured data directory, refused before anything else in production. */
+function demoCaOrRefuse(): DemoCa {
+  if (loadConfig().nodeEnv === 'production') {
     throw new CommandError(
       'trust.demo_in_production',
       'the demo PKI is refused when NODE_ENV=production',
       EXIT.failed,
     );
   }
-  return openDemoCa(settings, systemClock, true) as DemoCa;
+  return openDemoCa(settingsFromEnvironment(), systemClock, true) as DemoCa;
 }
 
 function printDemoCa(ca: DemoCa): void {
@@ -419,7 +418,7 @@ function issueSubcommand(args: string[]): number {
   if (days !== undefined && !(Number.isInteger(days) && days >= 1 && days <= 3650)) {
     throw new CommandError('usage', '--days takes a whole number from 1 to 3650');
   }
-  const ca = demoCaOrRefuse(settingsFromEnvironment());
+  const ca = demoCaOrRefuse();
   let issued;
   try {
     issued = issueCertificate(ca, {
@@ -466,7 +465,7 @@ function revokeSubcommand(args: string[]): number {
       ? undefined
       : oneOf<RevocationReason>(values.reason, Object.values(REVOCATION_REASONS), '--reason');
   const at = instant(values.at, '--at') ?? systemClock.now();
-  const ca = demoCaOrRefuse(settingsFromEnvironment());
+  const ca = demoCaOrRefuse();
   const record = revokeCertificate(ca, serial.replace(/^0x/, ''), at, reason);
   console.log(
     `revoked ${record.serial} (${record.algorithm}) at ${record.revokedAt}` +
@@ -476,7 +475,7 @@ function revokeSubcommand(args: string[]): number {
 }
 
 function listSubcommand(): number {
-  const ca = demoCaOrRefuse(settingsFromEnvironment());
+  const ca = demoCaOrRefuse();
   const revoked = new Map(revokedCertificates(ca).map((r) => [r.serial, r]));
   const issued = issuedCertificates(ca);
   if (issued.length === 0) console.log('no certificates issued yet');
@@ -495,7 +494,7 @@ export async function pkiCommand(args: string[]): Promise<number> {
     switch (subcommand) {
       case 'demo-ca': {
         parse(rest, {}, PKI_USAGE);
-        printDemoCa(demoCaOrRefuse(settingsFromEnvironment()));
+        printDemoCa(demoCaOrRefuse());
         return EXIT.ok;
       }
       case 'issue':

@@ -341,7 +341,24 @@ export function revocationCheck(
     offlineOcspResponses: inputs.offlineOcspResponses ?? [],
     now: () => clock.now(),
   });
-  return { check: (cert, issuer, at) => checker.check(cert, issuer, at, { sources }) };
+  return {
+    // An OCSP "unknown" (the responder does not know the certificate, as NCA's "revoked at
+    // 1970" means) is not a status: the next source is asked, and "unknown" stands only if
+    // that one cannot answer either.
+    check: async (cert, issuer, at) => {
+      const first = await checker.check(cert, issuer, at, { sources });
+      const rest = sources.slice(sources.indexOf(first.source as RevocationSource) + 1);
+      if (first.status !== 'unknown' || first.source === 'none' || rest.length === 0) {
+        return first;
+      }
+      try {
+        return await checker.check(cert, issuer, at, { sources: rest });
+      } catch (error) {
+        if (error instanceof PkiError) return first;
+        throw error;
+      }
+    },
+  };
 }
 
 interface SigningKey {
