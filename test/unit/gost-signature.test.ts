@@ -259,3 +259,50 @@ test('gostHasher streams to the same digest as gostDigest', () => {
     assert.deepEqual(hasher.digest(), gostDigest(algorithm, data), algorithm);
   }
 });
+
+test('fuzz gostVerify: random and mutated inputs only ever give a boolean', () => {
+  const algorithm = 'gost2015-512';
+  const { privateKey, publicKey } = gostGenerateKey(algorithm);
+  const digest = gostDigest(algorithm, Uint8Array.of(42));
+  const signature = gostSign(algorithm, privateKey, digest);
+  let tried = 0;
+  const mutate = (base: Uint8Array) =>
+    fc.oneof(
+      fc.uint8Array({ maxLength: 200 }),
+      fc
+        .tuple(fc.nat(), fc.integer({ min: -3, max: 3 }), fc.nat(255))
+        .map(([at, resize, value]) => {
+          const copy = new Uint8Array(Math.max(0, base.length + resize));
+          copy.set(base.subarray(0, copy.length));
+          if (copy.length > 0) copy[at % copy.length] = value;
+          return copy;
+        }),
+    );
+  fc.assert(
+    fc.property(
+      fc.constantFrom<GostAlgorithm>(...ALGORITHMS),
+      mutate(publicKey),
+      mutate(digest),
+      mutate(signature),
+      (alg, key, dig, sig) => {
+        tried++;
+        const result = gostVerify(alg, key, dig, sig);
+        assert.equal(typeof result, 'boolean');
+      },
+    ),
+    { numRuns: 300 },
+  );
+  console.log(`fuzz gost verify: ${tried} inputs`);
+});
+
+test('a finished hasher refuses more input with digest.finished', () => {
+  for (const algorithm of ALGORITHMS) {
+    const hasher = gostHasher(algorithm);
+    hasher.update(Uint8Array.of(1));
+    hasher.digest();
+    assert.throws(
+      () => hasher.update(Uint8Array.of(2)),
+      (error: unknown) => error instanceof PkiError && error.code === 'digest.finished',
+    );
+  }
+});

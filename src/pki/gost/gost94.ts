@@ -1,6 +1,8 @@
 // GOST R 34.11-94 hash (RFC 5831) over the GOST 28147-89 block cipher with a chosen S-box:
 // the test parameter set used by NCA RK for GOST 34.310-2004, or the CryptoPro one (RFC 4357).
 
+import { PkiError } from '../errors.js';
+
 /** Eight 16-entry substitution rows; row r substitutes bits 4r..4r+3 of the 32-bit word. */
 export type SBox = readonly (readonly number[])[];
 
@@ -201,7 +203,8 @@ export class Gost94 {
   }
 
   update(data: Uint8Array): this {
-    if (this.finished) throw new Error('GOST R 34.11-94: update after digest');
+    if (this.finished)
+      throw new PkiError('digest.finished', 'GOST R 34.11-94: update after digest');
     let offset = 0;
     if (this.pendingLength > 0) {
       const take = Math.min(32 - this.pendingLength, data.length);
@@ -222,7 +225,8 @@ export class Gost94 {
   }
 
   digest(): Uint8Array {
-    if (this.finished) throw new Error('GOST R 34.11-94: digest called twice');
+    if (this.finished)
+      throw new PkiError('digest.finished', 'GOST R 34.11-94: digest called twice');
     this.finished = true;
     if (this.pendingLength > 0) {
       const last = new Uint8Array(32);

@@ -1,6 +1,8 @@
 // Streebog, the GOST R 34.11-2012 hash (RFC 6986), 256- and 512-bit. The S, P and L steps are
 // merged into eight 256-entry tables of 64-bit words kept as 32-bit halves, so no BigInt is used.
 
+import { PkiError } from '../errors.js';
+
 /** The substitution Pi (RFC 6986, 6.2). */
 const PI = [
   252, 238, 221, 17, 207, 110, 49, 22, 251, 196, 250, 218, 35, 197, 4, 77, 233, 119, 240, 219, 147,
@@ -285,7 +287,7 @@ export class Streebog {
   }
 
   update(data: Uint8Array): this {
-    if (this.finished) throw new Error('Streebog: update after digest');
+    if (this.finished) throw new PkiError('digest.finished', 'Streebog: update after digest');
     let offset = 0;
     if (this.pendingLength > 0) {
       const take = Math.min(64 - this.pendingLength, data.length);
@@ -306,7 +308,7 @@ export class Streebog {
   }
 
   digest(): Uint8Array {
-    if (this.finished) throw new Error('Streebog: digest called twice');
+    if (this.finished) throw new PkiError('digest.finished', 'Streebog: digest called twice');
     this.finished = true;
     const last = new Uint8Array(64);
     last.set(this.pending.subarray(0, this.pendingLength));
