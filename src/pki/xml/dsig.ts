@@ -412,7 +412,7 @@ function checkSignature(
       if (!check.digestValid) {
         errors.push({
           code: 'digest.mismatch',
-          message: `digest of Reference "${check.uri}" differs`,
+          message: `digest of Reference "${check.uri.slice(0, 100)}" differs`,
         });
       }
     }
