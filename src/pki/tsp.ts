@@ -20,6 +20,7 @@ import { checkCmsSignatures, CMS_OIDS, parseCms } from './cms.js';
 import type { PkiIssue } from './cms.js';
 import { signCms } from './cms-sign.js';
 import { PkiError } from './errors.js';
+import { privateKeyMatches } from './keys.js';
 import type { PrivateKey } from './keys.js';
 import { toDer } from './pem.js';
 
@@ -255,6 +256,9 @@ export class TimeStampAuthority {
   constructor(private readonly options: TimeStampAuthorityOptions) {
     if (!options.certificate.extKeyUsage.includes(TIME_STAMPING_EKU)) {
       throw new PkiError('timestamp.not_tsa', 'the TSA certificate lacks id-kp-timeStamping');
+    }
+    if (!privateKeyMatches(options.privateKey, options.certificate.der)) {
+      throw new PkiError('sign.key_mismatch', 'the TSA key does not belong to its certificate');
     }
   }
 

@@ -124,11 +124,17 @@ test('respond rejects garbage and unknown digests with the RFC 3161 failure bits
   assert.equal(badAlg.failInfo, FAILURE.badAlg);
 });
 
-test('a certificate without id-kp-timeStamping cannot run a TSA', () => {
+test('a certificate without id-kp-timeStamping, or another key, cannot run a TSA', () => {
   const store = vectorSigner('rsa');
   assert.throws(
     () => new TimeStampAuthority({ ...store, clock: () => NOW, policy: POLICY }),
     (e: unknown) => e instanceof PkiError && e.code === 'timestamp.not_tsa',
+  );
+  const { tsa } = tsaKeys('rsa');
+  const other = vectorSigner('rsa').privateKey;
+  assert.throws(
+    () => new TimeStampAuthority({ ...tsa, privateKey: other, clock: () => NOW, policy: POLICY }),
+    { code: 'sign.key_mismatch' },
   );
 });
 
