@@ -159,7 +159,7 @@ function buildCurve(name: GostCurveName): GostCurve {
     { Fp: primeField(p) },
   );
   // Window tables for the base point make both k*G (signing) and u1*G (verifying) cheap.
-  Point.BASE.precompute(8, false);
+  Point.BASE.precompute(8);
   return { name, size: params.p.length / 2, p, q, Point };
 }
 
