@@ -139,7 +139,12 @@ export function subjectPublicKeyInfo(key: PrivateKey): Uint8Array {
   if (key.algorithm === 'rsa') {
     return new Uint8Array(createPublicKey(key.keyObject).export({ format: 'der', type: 'spki' }));
   }
-  const point = gostPublicKey(key.algorithm, key.scalar);
+  let point: Uint8Array;
+  try {
+    point = gostPublicKey(key.algorithm, key.scalar);
+  } catch (cause) {
+    throw new PkiError(CODE, 'the GOST private key is out of range', { cause });
+  }
   return der.sequence(
     gostAlgorithmIdentifier(key.algorithm),
     der.bitString(der.octetString(point)),

@@ -9,7 +9,12 @@ import { join } from 'node:path';
 import { createPublicKey } from 'node:crypto';
 import { createPkcs12, openPkcs12 } from '../../src/pki/pkcs12.js';
 import { pkcs12Kdf, pkcs12Password, KDF_ID } from '../../src/pki/pbe.js';
-import { privateKeyMatches, privateKeyToPkcs8, subjectPublicKeyInfo } from '../../src/pki/keys.js';
+import {
+  privateKeyFromPkcs8,
+  privateKeyMatches,
+  privateKeyToPkcs8,
+  subjectPublicKeyInfo,
+} from '../../src/pki/keys.js';
 import { PkiError } from '../../src/pki/errors.js';
 
 const P12 = new URL('../../../shared/kz-eds-vectors/p12/ncanode/', import.meta.url);
@@ -144,4 +149,11 @@ test('openssl pkcs12 opens an RSA store written by createPkcs12', { skip: !hasOp
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('a GOST scalar outside the group is refused with a PkiError', () => {
+  const key = { algorithm: 'gost2015-512' as const, scalar: (1n << 512n) - 1n };
+  const reread = privateKeyFromPkcs8(privateKeyToPkcs8(key));
+  assert.equal(reread.algorithm === 'gost2015-512' && reread.scalar, key.scalar);
+  assert.throws(() => subjectPublicKeyInfo(reread), { code: 'key.malformed' });
 });
