@@ -5,8 +5,10 @@ import { join } from 'node:path';
 import { ConfigError } from '../config/index.js';
 import type { Certificate } from '../pki/certificate.js';
 import { signCms } from '../pki/cms-sign.js';
+import { parseCrl } from '../pki/crl.js';
 import {
   createDemoCa,
+  DEMO_ALGORITHMS,
   DEMO_TSA_POLICY,
   demoPkiReply,
   demoTimeStampAuthority,
@@ -16,6 +18,7 @@ import {
 import type { DemoCa } from '../pki/demo-ca.js';
 import { PkiError } from '../pki/errors.js';
 import type { PrivateKey } from '../pki/keys.js';
+import { parseOcspResponse } from '../pki/ocsp.js';
 import { openPkcs12 } from '../pki/pkcs12.js';
 import { createHttpFetcher, RevocationChecker } from '../pki/revocation.js';
 import type { HttpFetcher, RevocationSource } from '../pki/revocation.js';
@@ -333,19 +336,29 @@ export function revocationCheck(
 ): RevocationCheck | 'none' {
   const sources = settings.revocation;
   if (sources === 'none') return 'none';
-  const checker = new RevocationChecker({
+  const options = {
     fetcher: demoAwareFetcher(inputs.demoCa, inputs.network),
     ocspUrls: settings.ocspUrls,
     crlUrls: settings.crlUrls,
-    offlineCrls: inputs.offlineCrls ?? [],
-    offlineOcspResponses: inputs.offlineOcspResponses ?? [],
+    offlineCrls: (inputs.offlineCrls ?? []).map((der) => parseCrl(der)),
+    offlineOcspResponses: (inputs.offlineOcspResponses ?? []).map((der) => parseOcspResponse(der)),
     now: () => clock.now(),
-  });
+  };
+  const shared = new RevocationChecker(options);
+  const demoIssuers = new Set(
+    inputs.demoCa === undefined
+      ? []
+      : DEMO_ALGORITHMS.map((a) => inputs.demoCa?.cas[a].issuing.fingerprintSha256),
+  );
+  // The demo CA answers in-process, so its answers are not cached: a revocation shows at once.
+  const checkerFor = (issuer: Certificate) =>
+    demoIssuers.has(issuer.fingerprintSha256) ? new RevocationChecker(options) : shared;
   return {
     // An OCSP "unknown" (the responder does not know the certificate, as NCA's "revoked at
     // 1970" means) is not a status: the next source is asked, and "unknown" stands only if
     // that one cannot answer either.
     check: async (cert, issuer, at) => {
+      const checker = checkerFor(issuer);
       const first = await checker.check(cert, issuer, at, { sources });
       const rest = sources.slice(sources.indexOf(first.source as RevocationSource) + 1);
       if (first.status !== 'unknown' || first.source === 'none' || rest.length === 0) {
