@@ -7,6 +7,7 @@ import type { Clock } from '../domain/time.js';
 import { buildApp } from '../http/app.js';
 import type { AppOptions } from '../http/app.js';
 import { loadWorkingCalendar } from '../services/calendar.js';
+import { createPlatformPki, pkiSettingsFromEnv } from '../services/pki.js';
 import type { Database } from '../store/database.js';
 import { migrate } from '../store/migrate.js';
 import { openDatabase } from '../store/open.js';
@@ -22,13 +23,15 @@ export async function startServer(
   config: Config,
   clock: Clock = systemClock,
   options: AppOptions = {},
+  env: Readonly<Record<string, string | undefined>> = process.env,
 ): Promise<RunningServer> {
   checkTimeZoneData();
   loadWorkingCalendar(config.calendarDir);
+  const pki = await createPlatformPki(pkiSettingsFromEnv(env, config), clock);
   const db = await openDatabase(config);
   try {
     const migration = await migrate(db);
-    const app = await buildApp({ config, db, clock }, options);
+    const app = await buildApp({ config, db, clock, pki }, options);
     const url = await app.listen({ host: config.host, port: config.port });
     app.log.info(
       { event: 'server.started', url, driver: db.driver, migrationsApplied: migration.applied },

@@ -14,13 +14,19 @@ import type { Config } from '../config/index.js';
 import type { Database } from '../store/database.js';
 import { registerMetrics } from './metrics.js';
 import { handleError, problemSchema, sendProblem } from './problem.js';
+import type { PlatformPki } from '../services/pki.js';
 import { auditRoutes } from './routes/audit.js';
+import { authRoutes } from './routes/auth.js';
+import { participantRoutes } from './routes/participants.js';
+import { pkiRoutes } from './routes/pki.js';
 import { systemRoutes } from './routes/system.js';
 
 export interface AppContext {
   config: Config;
   db: Database;
   clock: { now(): Date };
+  /** Trust, signature checks, the time-stamp authority and the demo CA (services/pki.ts). */
+  pki: PlatformPki;
 }
 
 declare module 'fastify' {
@@ -112,6 +118,9 @@ export async function buildApp(
 
   await app.register(systemRoutes, { metrics });
   await app.register(auditRoutes, { prefix: '/api/v1' });
+  await app.register(authRoutes, { prefix: '/api/v1' });
+  await app.register(participantRoutes, { prefix: '/api/v1' });
+  await app.register(pkiRoutes, { pki: ctx.pki });
   return app;
 }
 

@@ -1,26 +1,45 @@
-// Builds the real HTTP application over a real database for `inject` tests.
+// Builds the real HTTP application over a real database for `inject` tests, with the platform PKI
+// trusting a demo CA of its own (created once per test file) and, when asked, the NCA RK test PKI.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { loadConfig } from '../../src/config/index.js';
 import type { Config } from '../../src/config/index.js';
 import { fixedClock } from '../../src/domain/time.js';
 import type { SettableClock } from '../../src/domain/time.js';
 import { buildApp } from '../../src/http/app.js';
+import { createPlatformPki, pkiSettingsFromEnv } from '../../src/services/pki.js';
+import type { PlatformPki } from '../../src/services/pki.js';
 import type { Database } from '../../src/store/database.js';
+
+export const VECTORS = new URL('../../../shared/kz-eds-vectors/', import.meta.url).pathname;
 
 export interface TestApp {
   app: FastifyInstance;
   clock: SettableClock;
   config: Config;
+  pki: PlatformPki;
 }
+
+const dataDir = mkdtempSync(join(tmpdir(), 'upp-test-app-'));
 
 export async function testApp(
   db: Database,
   env: Record<string, string> = {},
   start = '2026-03-02T04:00:00.000Z',
 ): Promise<TestApp> {
-  const config = loadConfig({ NODE_ENV: 'test', UPP_DATA_DIR: '/nonexistent', ...env });
+  const fullEnv = {
+    NODE_ENV: 'test',
+    UPP_DATA_DIR: dataDir,
+    UPP_PKI_TRUST: 'demo,test',
+    UPP_PKI_TEST_TRUST_DIR: join(VECTORS, 'ca'),
+    ...env,
+  };
+  const config = loadConfig(fullEnv);
   const clock = fixedClock(start);
-  const app = await buildApp({ config, db, clock }, { logger: false });
+  const pki = await createPlatformPki(pkiSettingsFromEnv(fullEnv, config), clock);
+  const app = await buildApp({ config, db, clock, pki }, { logger: false });
   await app.ready();
-  return { app, clock, config };
+  return { app, clock, config, pki };
 }

@@ -1,0 +1,202 @@
+// The signed-action pipeline's common part: a payload and its CMS signature are checked in a fixed
+// order (structure, digest, signature, path, revocation, key purpose), the single-use nonce in the
+// payload is spent, and the document is stored with its verification report.
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { canonicalJson } from '../domain/canonical-json.js';
+import { UppError } from '../domain/errors.js';
+import type { CertificateRole, SignerIdentity } from '../domain/participants.js';
+import { parseCms } from '../pki/cms.js';
+import { PkiError } from '../pki/errors.js';
+import type { SignerReport, VerificationReport } from '../pki/verify.js';
+import type { Queryable } from '../store/database.js';
+
+/** What the pipeline needs of the platform's PKI (services/pki.ts provides it). */
+export interface SignatureVerifier {
+  verifyCms(
+    cms: Uint8Array | string,
+    options: { content?: Uint8Array; at: Date; purpose?: 'sign' | 'auth' },
+  ): Promise<VerificationReport>;
+}
+
+export const NONCE_LIFETIME_MS = 5 * 60 * 1000;
+/** Base64 of a CMS message: NCALayer's signatures are a few kilobytes; allow for chains. */
+export const MAX_SIGNATURE_BASE64 = 256 * 1024;
+
+export interface SignedRequest {
+  payload: Record<string, unknown>;
+  /** CMS, base64 or PEM: attached (its content must be the canonical payload) or detached. */
+  signature: string;
+}
+
+export interface VerifiedSignature {
+  canonical: Uint8Array;
+  payloadSha256: string;
+  cms: Uint8Array;
+  report: VerificationReport;
+  signer: NonNullable<SignerReport['certificate']>;
+  identity: SignerIdentity;
+}
+
+/** The problem codes of the signature checks that are the client's fault, with HTTP statuses. */
+function statusOf(code: string): number {
+  if (code.startsWith('cms.') || code.startsWith('input.')) return 400;
+  if (code === 'revocation.unavailable') return 503;
+  return 422;
+}
+
+function refusal(code: string, message: string): UppError {
+  return new UppError(code, statusOf(code), message);
+}
+
+function decodeSignature(signature: string): Uint8Array {
+  if (signature.length > MAX_SIGNATURE_BASE64) {
+    throw refusal('cms.too_large', 'the signature is larger than a signature can be');
+  }
+  const body = signature.replace(/-----(BEGIN|END) [A-Z0-9 ]+-----/g, '').replace(/\s+/g, '');
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(body) || body.length === 0) {
+    throw refusal('cms.malformed', 'the signature is not base64 or PEM');
+  }
+  return new Uint8Array(Buffer.from(body, 'base64'));
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && Buffer.from(a).equals(Buffer.from(b));
+}
+
+/**
+ * Verifies that `signature` signs exactly the canonical form of `payload`, at `at`, by one signer
+ * whose certificate has the given key purpose. Throws a UppError at the first failing check.
+ */
+export async function verifySignedRequest(
+  verifier: SignatureVerifier,
+  request: SignedRequest,
+  at: Date,
+  purpose: 'sign' | 'auth',
+): Promise<VerifiedSignature> {
+  const canonical = new TextEncoder().encode(canonicalJson(request.payload));
+  const cms = decodeSignature(request.signature);
+  let attached: Uint8Array | undefined;
+  try {
+    const parsed = parseCms(cms);
+    attached = parsed.content;
+    if (parsed.signers.length !== 1) {
+      throw refusal('signature.signer_count', 'a document here is signed by exactly one signer');
+    }
+  } catch (error) {
+    if (error instanceof PkiError) throw refusal(error.code, error.message);
+    throw error;
+  }
+  if (attached !== undefined && !sameBytes(attached, canonical)) {
+    throw refusal('document.content_mismatch', 'the signed content is not the canonical payload');
+  }
+  const report = await verifier.verifyCms(cms, {
+    ...(attached === undefined ? { content: canonical } : {}),
+    at,
+    purpose,
+  });
+  const signer = report.signers[0];
+  const firstError = report.errors?.[0] ?? signer?.errors[0];
+  if (!report.valid || signer === undefined || signer.certificate === null) {
+    const code = firstError?.code ?? 'signature.invalid';
+    throw refusal(code, firstError?.message ?? 'the signature is not valid');
+  }
+  return {
+    canonical,
+    payloadSha256: createHash('sha256').update(canonical).digest('hex'),
+    cms,
+    report,
+    signer: signer.certificate,
+    identity: {
+      iin: signer.certificate.subject.iin ?? undefined,
+      bin: signer.certificate.subject.bin ?? undefined,
+      roles: signer.certificate.roles as CertificateRole[],
+      keyPurpose: signer.certificate.keyPurpose as SignerIdentity['keyPurpose'],
+    },
+  };
+}
+
+export async function issueNonce(
+  db: Queryable,
+  purpose: 'login' | 'action',
+  now: Date,
+): Promise<{ nonce: string; expiresAt: Date }> {
+  const nonce = randomBytes(32).toString('base64url');
+  const expiresAt = new Date(now.getTime() + NONCE_LIFETIME_MS);
+  await db.query(
+    'INSERT INTO nonce (value, purpose, created_at, expires_at) VALUES ($1, $2, $3, $4)',
+    [nonce, purpose, now, expiresAt],
+  );
+  return { nonce, expiresAt };
+}
+
+/** Spends a nonce inside the caller's transaction: a second use, or a late one, is refused. */
+export async function spendNonce(
+  tx: Queryable,
+  value: unknown,
+  purpose: 'login' | 'action',
+  now: Date,
+): Promise<void> {
+  if (typeof value !== 'string' || !/^[A-Za-z0-9_-]{43}$/.test(value)) {
+    throw new UppError('nonce.missing', 400, 'the signed payload needs a nonce from the server');
+  }
+  const spent = await tx.query<{ expires_at: Date; used_at: Date | null; purpose: string }>(
+    `UPDATE nonce SET used_at = $2 WHERE value = $1 AND used_at IS NULL
+       RETURNING expires_at, used_at, purpose`,
+    [value, now],
+  );
+  const row = spent.rows[0];
+  if (row === undefined) {
+    throw new UppError('nonce.unknown_or_used', 409, 'this nonce is unknown or was already used');
+  }
+  if (row.purpose !== purpose) {
+    throw new UppError('nonce.wrong_purpose', 400, `this nonce is not for ${purpose}`);
+  }
+  if (row.expires_at.getTime() <= now.getTime()) {
+    throw new UppError('nonce.expired', 409, 'this nonce has expired; ask for a new one');
+  }
+}
+
+export interface StoredDocument {
+  id: string;
+  receivedAt: Date;
+}
+
+export async function storeSignedDocument(
+  tx: Queryable,
+  action: string,
+  participantId: string | null,
+  request: SignedRequest,
+  verified: VerifiedSignature,
+  receivedAt: Date,
+): Promise<StoredDocument> {
+  const id = randomUUID();
+  await tx.query(
+    `INSERT INTO signed_document (id, action, participant_id, signer_iin, signer_bin, payload,
+       payload_sha256, cms, report, received_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+    [
+      id,
+      action,
+      participantId,
+      verified.identity.iin ?? null,
+      verified.identity.bin ?? null,
+      JSON.stringify(request.payload),
+      verified.payloadSha256,
+      Buffer.from(verified.cms),
+      JSON.stringify(verified.report),
+      receivedAt,
+    ],
+  );
+  return { id, receivedAt };
+}
+
+/** The payload's action must be the route's: a signature for one action cannot serve another. */
+export function expectAction(payload: Record<string, unknown>, action: string): void {
+  if (payload.action !== action) {
+    throw new UppError(
+      'document.wrong_action',
+      400,
+      `the signed payload must say action ${action}`,
+    );
+  }
+}
