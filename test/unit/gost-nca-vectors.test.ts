@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
-import { Certificate } from '@peculiar/asn1-x509';
+import { Certificate, CertificateList } from '@peculiar/asn1-x509';
 import { ContentInfo, SignedData } from '@peculiar/asn1-cms';
 import { GOST_OIDS, gostDigest, gostVerify, type GostAlgorithm } from '../../src/pki/gost/index.js';
 
@@ -65,6 +65,22 @@ const CERT_CASES: CertCase[] = [
   },
   { algorithm: 'gost2004', issuer: 'ca/root_gost_test.crt', subject: 'ca/root_gost_test.crt' },
   { algorithm: 'gost2004', issuer: 'ca/root_gost_test.crt', subject: 'ca/nca_gost_test.crt' },
+  {
+    algorithm: 'gost2004',
+    issuer: 'ca/nca_gost_test.crt',
+    subject: 'certs/ceo_valid_sign_2004_gost.cer',
+  },
+  // Production NCA RK trust anchors of 2015-2025.
+  {
+    algorithm: 'gost2004',
+    issuer: 'ca/prod-2015-2018/root_gost.crt',
+    subject: 'ca/prod-2015-2018/root_gost.crt',
+  },
+  {
+    algorithm: 'gost2004',
+    issuer: 'ca/prod-2015-2018/root_gost.crt',
+    subject: 'ca/prod-2015-2018/nca_gost.crt',
+  },
 ];
 
 function certSignatureInputs(c: CertCase): {
@@ -89,6 +105,20 @@ for (const c of CERT_CASES) {
   test(`${c.subject} is signed by ${c.issuer} (${c.algorithm})`, () => {
     const { publicKey, digest, signature } = certSignatureInputs(c);
     assert.equal(gostVerify(c.algorithm, publicKey, digest, signature), true);
+  });
+}
+
+for (const [algorithm, issuerPath, crlPath] of [
+  ['gost2015-512', 'ca/nca_gost2022_test.cer', 'crl/nca_gost2022_test.crl'],
+  ['gost2004', 'ca/nca_gost_test.crt', 'crl/nca_gost_test.crl'],
+] as const) {
+  test(`${crlPath} is signed by ${issuerPath} (${algorithm})`, () => {
+    const crl = AsnConvert.parse(readVector(crlPath), CertificateList);
+    assert.equal(crl.signatureAlgorithm.algorithm, GOST_OIDS[algorithm].signature);
+    const tbs = new Uint8Array(AsnConvert.serialize(crl.tbsCertList));
+    const publicKey = publicKeyOf(certificate(issuerPath));
+    const signature = new Uint8Array(crl.signature);
+    assert.equal(gostVerify(algorithm, publicKey, gostDigest(algorithm, tbs), signature), true);
   });
 }
 
