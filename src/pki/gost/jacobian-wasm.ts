@@ -1,5 +1,5 @@
 // A small WebAssembly module, generated here byte by byte, doing Jacobian point doubling and
-// addition modulo p = 2^n - c on 32-bit limbs: several times faster than BigInt field arithmetic.
+// addition modulo p = 2^n - c on 26-28-bit limbs: several times faster than BigInt arithmetic.
 
 /** Byte offsets of everything in the module's memory. */
 export interface JacobianLayout {
@@ -174,8 +174,8 @@ function storeLimb(f: Body, d: number, i: number, limbs: Limbs, s: number, carry
 }
 
 /**
- * d = a * b (or a^2) mod p with limbs below 2^w. Column sums of 2L - 1 products stay below
- * 2^63 for the limb sizes chosen; the high half is folded with 2^N = fold (mod p).
+ * d = a * b (or a^2) mod p with limbs below 2^w. A column sums at most L products of two
+ * w-bit limbs, below 2^61 for the sizes chosen; the high half is folded with 2^N = fold (mod p).
  */
 function fieldMul(limbs: Limbs, scratch: number, square: boolean): FieldFunction {
   const L = limbs.count;
