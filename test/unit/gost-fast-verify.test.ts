@@ -70,6 +70,10 @@ for (const name of CURVES) {
         assert.equal(mod(read(D)), mod(a + b));
         m.subMod(D, A, B);
         assert.equal(mod(read(D)), mod(a - b));
+        for (const k of [0, 3, 4, 8, 65535]) {
+          m.scaleMod(D, A, k);
+          assert.equal(mod(read(D)), mod(a * BigInt(k)));
+        }
         // Results may be used in place as inputs.
         m.mulMod(A, A, A);
         assert.equal(mod(read(A)), mod(a * a));

@@ -39,6 +39,8 @@ export interface JacobianModule {
   addMod(d: number, a: number, b: number): void;
   /** d = a - b mod p. */
   subMod(d: number, a: number, b: number): void;
+  /** d = a * k mod p for a small non-negative integer k. */
+  scaleMod(d: number, a: number, k: number): void;
 }
 
 /** The WebAssembly global, typed locally (the project's TypeScript lib does not declare it). */
@@ -64,6 +66,7 @@ const OP = {
   i64And: 0x83,
   i64ShrS: 0x87,
   i64ShrU: 0x88,
+  i64ExtendI32U: 0xad,
   i64Shl: 0x86,
 } as const;
 
@@ -291,8 +294,27 @@ function fieldSub(limbs: Limbs): FieldFunction {
   return { params: 3, results: 0, i64Locals: 2, body: f };
 }
 
+/** d = a * k mod p for a small k (param 2, below 2^16): one pass instead of repeated adds. */
+function fieldScale(limbs: Limbs): FieldFunction {
+  const [d, a, k, carry, s, factor] = [0, 1, 2, 3, 4, 5];
+  const f = new Body();
+  f.get(k).op(OP.i64ExtendI32U).set(factor);
+  f.i64(0n).set(carry);
+  for (let i = 0; i < limbs.count; i++) {
+    f.load(a, 4 * i)
+      .get(factor)
+      .op(OP.i64Mul)
+      .get(carry)
+      .op(OP.i64Add)
+      .set(s);
+    storeLimb(f, d, i, limbs, s, carry);
+  }
+  foldCarry(f, d, limbs, carry, s);
+  return { params: 3, results: 0, i64Locals: 3, body: f };
+}
+
 /** Function indices in the module. */
-const FN = { mul: 0, sqr: 1, add: 2, sub: 3, double: 4, addJ: 5, addA: 6 } as const;
+const FN = { mul: 0, sqr: 1, add: 2, sub: 3, double: 4, addJ: 5, addA: 6, scale: 7 } as const;
 
 /** An operand: a parameter's address plus a byte offset, or an absolute address. */
 type Ref = readonly [param: number | null, offset: number];
@@ -329,6 +351,13 @@ class Formula {
     this.body.call(FN.add);
     return this;
   }
+  scale(d: Ref, a: Ref, k: number): this {
+    this.push(d);
+    this.push(a);
+    this.body.i32(k);
+    this.body.call(FN.scale);
+    return this;
+  }
   sub(d: Ref, a: Ref, b: Ref): this {
     this.push(d);
     this.push(a);
@@ -362,23 +391,19 @@ function pointDouble(layout: JacobianLayout, aIsMinus3: boolean, temp: (i: numbe
       .sub(t3, X, t0)
       .add(t4, X, t0)
       .mul(t3, t3, t4)
-      .add(t5, t3, t3)
-      .add(t5, t5, t3) // alpha
+      .scale(t5, t3, 3) // alpha
       .add(t4, Y, Z)
       .sqr(t4, t4)
       .sub(t4, t4, t1)
       .sub(Z, t4, t0)
-      .add(t6, t2, t2)
-      .add(t6, t6, t6) // 4 beta
+      .scale(t6, t2, 4) // 4 beta
       .add(t7, t6, t6) // 8 beta
       .sqr(t4, t5)
       .sub(X, t4, t7)
       .sub(t6, t6, X)
       .mul(t6, t5, t6)
       .sqr(t1, t1)
-      .add(t1, t1, t1)
-      .add(t1, t1, t1)
-      .add(t1, t1, t1) // 8 gamma^2
+      .scale(t1, t1, 8) // 8 gamma^2
       .sub(Y, t6, t1);
   } else {
     const A: Ref = [null, layout.a];
@@ -393,8 +418,7 @@ function pointDouble(layout: JacobianLayout, aIsMinus3: boolean, temp: (i: numbe
       .add(t4, t4, t4) // S
       .sqr(t5, t3)
       .mul(t5, t5, A)
-      .add(t6, t0, t0)
-      .add(t6, t6, t0)
+      .scale(t6, t0, 3)
       .add(t5, t5, t6) // M
       .add(t6, Y, Z)
       .sqr(t6, t6)
@@ -405,9 +429,7 @@ function pointDouble(layout: JacobianLayout, aIsMinus3: boolean, temp: (i: numbe
       .sub(X, t6, t7)
       .sub(t6, t4, X)
       .mul(t6, t5, t6)
-      .add(t2, t2, t2)
-      .add(t2, t2, t2)
-      .add(t2, t2, t2)
+      .scale(t2, t2, 8)
       .sub(Y, t6, t2);
   }
   return { params: 1, results: 0, i64Locals: 0, body: f.body } satisfies FieldFunction;
@@ -498,8 +520,7 @@ function pointAddAffine(layout: JacobianLayout, temp: (i: number) => Ref): Field
     .mul(r, r, z1z1) // S2
     .sub(h, h, X1)
     .sqr(hh, h)
-    .add(i, hh, hh)
-    .add(i, i, i)
+    .scale(i, hh, 4)
     .mul(j, h, i)
     .sub(r, r, Y1)
     .add(r, r, r)
@@ -566,6 +587,7 @@ export function jacobianModule(p: bigint, a: bigint): JacobianModule {
     pointDouble(layout, a === p - 3n, temp),
     pointAdd(layout, temp),
     pointAddAffine(layout, temp),
+    fieldScale(limbs),
   ];
   const I32 = 0x7f;
   const I64 = 0x7e;
@@ -587,6 +609,7 @@ export function jacobianModule(p: bigint, a: bigint): JacobianModule {
     ['sqrMod', 0, FN.sqr],
     ['addMod', 0, FN.add],
     ['subMod', 0, FN.sub],
+    ['scaleMod', 0, FN.scale],
     ['double', 0, FN.double],
     ['add', 0, FN.addJ],
     ['addAffine', 0, FN.addA],
@@ -621,6 +644,7 @@ export function jacobianModule(p: bigint, a: bigint): JacobianModule {
     sqrMod: ex.sqrMod,
     addMod: ex.addMod,
     subMod: ex.subMod,
+    scaleMod: ex.scaleMod,
   };
   return module;
 }
