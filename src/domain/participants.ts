@@ -52,6 +52,8 @@ export type SignedActionClass =
   | 'other'; // any other document of the participant
 
 export interface SignerIdentity {
+  /** Who the person is across certificates: `iin:<IIN>`, or the subject name of a foreign one. */
+  key: string;
   iin: string | undefined;
   bin: string | undefined;
   roles: readonly CertificateRole[];

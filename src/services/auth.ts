@@ -31,7 +31,9 @@ export interface Challenge {
 export interface Session {
   id: string;
   userId: string;
-  iin: string;
+  /** The user's identity key (`iin:...` or `subject:...`), also the audit actor. */
+  identity: string;
+  iin: string | null;
   fullName: string;
   administrator: boolean;
   actingParticipantId: string | null;
@@ -55,11 +57,11 @@ export async function actionNonce(ctx: AuthContext): Promise<{ nonce: string; ex
 async function refuseLogin(
   ctx: AuthContext,
   error: unknown,
-  iin: string | undefined,
+  identity: string | undefined,
 ): Promise<never> {
   if (error instanceof UppError) {
     await recordAudit(ctx.db, ctx.clock, {
-      actor: iin === undefined ? 'anonymous' : `iin:${iin}`,
+      actor: identity ?? 'anonymous',
       action: 'auth.login.refused',
       details: { code: error.code },
     });
@@ -73,22 +75,22 @@ export async function login(
   meta: { userAgent?: string | undefined } = {},
 ): Promise<{ token: string; session: Session }> {
   const now = ctx.clock.now();
-  let iin: string | undefined;
+  let identity: string | undefined;
   try {
     expectAction(request.payload, 'auth.login');
     if (request.payload.audience !== ctx.audience) {
       throw new UppError('auth.wrong_audience', 400, `the login must name ${ctx.audience}`);
     }
     const verified = await verifySignedRequest(ctx.verifier, request, now, 'auth');
-    iin = verified.identity.iin;
+    identity = verified.identity.key;
     const serial = verified.signer.serial;
     return await ctx.db.transaction(async (tx) => {
       await spendNonce(tx, request.payload.nonce, 'login', now);
-      const user = await registeredUser(tx, iin);
+      const user = await registeredUser(tx, identity);
       const token = randomBytes(32).toString('base64url');
       const session = await openSession(tx, user, serial, token, now, meta.userAgent);
       await appendAudit(tx, ctx.clock, {
-        actor: `iin:${user.iin}`,
+        actor: user.identity,
         action: 'auth.login',
         target: `session:${session.id}`,
         details: { certificateSerial: serial },
@@ -96,27 +98,28 @@ export async function login(
       return { token, session };
     });
   } catch (error) {
-    return refuseLogin(ctx, error, iin);
+    return refuseLogin(ctx, error, identity);
   }
 }
 
 interface UserRow {
   id: string;
-  iin: string;
+  identity: string;
+  iin: string | null;
   full_name: string;
   administrator: boolean;
   participants: string[];
 }
 
-async function registeredUser(tx: Queryable, iin: string | undefined): Promise<UserRow> {
+async function registeredUser(tx: Queryable, identity: string | undefined): Promise<UserRow> {
   const found = await tx.query<UserRow>(
-    `SELECT u.id, u.iin, u.full_name, u.administrator,
+    `SELECT u.id, u.identity, u.iin, u.full_name, u.administrator,
             array_remove(array_agg(m.participant_id::text), NULL) AS participants
        FROM user_account u
        LEFT JOIN membership m ON m.user_id = u.id AND m.removed_at IS NULL
-      WHERE u.iin = $1
+      WHERE u.identity = $1
       GROUP BY u.id`,
-    [iin ?? ''],
+    [identity ?? ''],
   );
   const user = found.rows[0];
   if (user === undefined || (user.participants.length === 0 && !user.administrator)) {
@@ -145,6 +148,7 @@ async function openSession(
   return {
     id,
     userId: user.id,
+    identity: user.identity,
     iin: user.iin,
     fullName: user.full_name,
     administrator: user.administrator,
@@ -157,7 +161,8 @@ async function openSession(
 interface SessionRow {
   id: string;
   user_id: string;
-  iin: string;
+  identity: string;
+  iin: string | null;
   full_name: string;
   administrator: boolean;
   acting_participant_id: string | null;
@@ -174,8 +179,8 @@ export async function sessionOf(
 ): Promise<Session | undefined> {
   if (!/^[A-Za-z0-9_-]{43}$/.test(token)) return undefined;
   const found = await db.query<SessionRow>(
-    `SELECT s.id, s.user_id, u.iin, u.full_name, u.administrator, s.acting_participant_id,
-            s.created_at, s.last_seen_at, s.expires_at
+    `SELECT s.id, s.user_id, u.identity, u.iin, u.full_name, u.administrator,
+            s.acting_participant_id, s.created_at, s.last_seen_at, s.expires_at
        FROM session s JOIN user_account u ON u.id = s.user_id
       WHERE s.token_sha256 = $1 AND s.ended_at IS NULL`,
     [tokenHash(token)],
@@ -190,6 +195,7 @@ export async function sessionOf(
   return {
     id: row.id,
     userId: row.user_id,
+    identity: row.identity,
     iin: row.iin,
     fullName: row.full_name,
     administrator: row.administrator,
@@ -249,7 +255,7 @@ export async function endSession(
       throw new UppError('session.not_found', 404, 'no such open session of yours');
     }
     await appendAudit(tx, ctx.clock, {
-      actor: `iin:${session.iin}`,
+      actor: session.identity,
       action: 'auth.session.ended',
       target: `session:${sessionId}`,
     });

@@ -93,12 +93,18 @@ async function attempt<T>(
   }
 }
 
-async function userFor(tx: Queryable, iin: string, fullName: string, now: Date): Promise<string> {
+async function userFor(
+  tx: Queryable,
+  person: { key: string; iin: string | undefined },
+  fullName: string,
+  now: Date,
+): Promise<string> {
   const found = await tx.query<{ id: string }>(
-    `INSERT INTO user_account (id, iin, full_name, created_at) VALUES ($1, $2, $3, $4)
-     ON CONFLICT (iin) DO UPDATE SET full_name = user_account.full_name
+    `INSERT INTO user_account (id, identity, iin, full_name, created_at)
+     VALUES ($1, $2, $3, $4, $5)
+     ON CONFLICT (identity) DO UPDATE SET full_name = user_account.full_name
      RETURNING id`,
-    [randomUUID(), iin, fullName, now],
+    [randomUUID(), person.key, person.iin ?? null, fullName, now],
   );
   return found.rows[0]!.id;
 }
@@ -107,18 +113,18 @@ export async function registerParticipant(
   ctx: ParticipantContext,
   request: SignedRequest,
 ): Promise<{ participantId: string; documentId: string }> {
-  let signerIin: string | undefined;
+  let signer: string | undefined;
   return attempt(
     ctx,
     'participant.register',
-    () => actorOf(signerIin),
+    () => signer ?? 'anonymous',
     async () => {
       expectAction(request.payload, 'participant.register');
       const details = request.payload.participant as RegistrationDetails;
       checkRegistrationNumbers(ctx, details);
       const now = ctx.clock.now();
       const verified = await verifySignedRequest(ctx.verifier, request, now, 'sign');
-      signerIin = verified.identity.iin;
+      signer = verified.identity.key;
       const identity: ParticipantIdentity = {
         kind: details.kind,
         bin: details.bin ?? null,
@@ -143,7 +149,7 @@ export async function registerParticipant(
           document.id,
           participantId,
         ]);
-        const userId = await userFor(tx, signerIin ?? '', signerName(verified), now);
+        const userId = await userFor(tx, verified.identity, signerName(verified), now);
         await tx.query(
           `INSERT INTO membership (user_id, participant_id, rights, first_head, added_at)
          VALUES ($1, $2, $3, true, $4)`,
@@ -157,7 +163,7 @@ export async function registerParticipant(
           );
         }
         await appendAudit(tx, ctx.clock, {
-          actor: actorOf(signerIin),
+          actor: verified.identity.key,
           action: 'participant.registered',
           target: `participant:${participantId}`,
           details: { kind: details.kind, documentId: document.id },
@@ -166,10 +172,6 @@ export async function registerParticipant(
       });
     },
   );
-}
-
-function actorOf(iin: string | undefined): string {
-  return iin === undefined ? 'anonymous' : `iin:${iin}`;
 }
 
 function signerName(verified: VerifiedSignature): string {
@@ -301,12 +303,12 @@ async function signedAction<T>(
   return attempt(
     ctx,
     spec.action,
-    () => `iin:${session.iin}`,
+    () => session.identity,
     async () => {
       expectAction(request.payload, spec.action);
       const now = ctx.clock.now();
       const verified = await verifySignedRequest(ctx.verifier, request, now, 'sign');
-      if (verified.identity.iin !== session.iin) {
+      if (verified.identity.key !== session.identity) {
         throw new UppError('signer.not_session_user', 403, 'sign with your own certificate');
       }
       return ctx.db.transaction(async (tx) => {
@@ -323,7 +325,7 @@ async function signedAction<T>(
         );
         const result = await work(tx, acting, document.id, now);
         await appendAudit(tx, ctx.clock, {
-          actor: `iin:${session.iin}`,
+          actor: session.identity,
           action: spec.action,
           target: `participant:${spec.participantId}`,
           details: { documentId: document.id },
@@ -354,7 +356,8 @@ export async function addMember(
     actionClass: 'user_management',
   } as const;
   return signedAction(ctx, session, request, spec, async (tx, _acting, _doc, now) => {
-    const userId = await userFor(tx, iin, payloadString(request.payload, 'fullName'), now);
+    const person = { key: `iin:${iin}`, iin };
+    const userId = await userFor(tx, person, payloadString(request.payload, 'fullName'), now);
     const rights = (request.payload.rights as Right[]) ?? [];
     const added = await tx.query(
       `INSERT INTO membership (user_id, participant_id, rights, added_at, added_by_user_id)
@@ -457,7 +460,7 @@ export async function designateOperator(
   await attempt(
     ctx,
     'admin.operator.designate',
-    () => `iin:${session.iin}`,
+    () => session.identity,
     async () => {
       expectAction(request.payload, 'admin.operator.designate');
       if (!session.administrator) {
@@ -467,7 +470,7 @@ export async function designateOperator(
       const role = payloadString(request.payload, 'role');
       const now = ctx.clock.now();
       const verified = await verifySignedRequest(ctx.verifier, request, now, 'sign');
-      if (verified.identity.iin !== session.iin) {
+      if (verified.identity.key !== session.identity) {
         throw new UppError('signer.not_session_user', 403, 'sign with your own certificate');
       }
       await ctx.db.transaction(async (tx) => {
@@ -488,7 +491,7 @@ export async function designateOperator(
           throw new UppError('participant.not_found', 404, 'no such participant');
         }
         await appendAudit(tx, ctx.clock, {
-          actor: `iin:${session.iin}`,
+          actor: session.identity,
           action: 'admin.operator.designated',
           target: `participant:${participantId}`,
           details: { role, documentId: document.id },
@@ -507,7 +510,7 @@ export async function grantAdministrator(
 ): Promise<void> {
   parseIin(iin);
   await db.transaction(async (tx) => {
-    const id = await userFor(tx, iin, fullName, clock.now());
+    const id = await userFor(tx, { key: `iin:${iin}`, iin }, fullName, clock.now());
     await tx.query('UPDATE user_account SET administrator = true WHERE id = $1', [id]);
     await appendAudit(tx, clock, {
       actor: 'cli',

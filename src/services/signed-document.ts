@@ -5,6 +5,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { canonicalJson } from '../domain/canonical-json.js';
 import { UppError } from '../domain/errors.js';
 import type { CertificateRole, SignerIdentity } from '../domain/participants.js';
+import type { Certificate } from '../pki/certificate.js';
 import { parseCms } from '../pki/cms.js';
 import { PkiError } from '../pki/errors.js';
 import type { SignerReport, VerificationReport } from '../pki/verify.js';
@@ -76,9 +77,11 @@ export async function verifySignedRequest(
   const canonical = new TextEncoder().encode(canonicalJson(request.payload));
   const cms = decodeSignature(request.signature);
   let attached: Uint8Array | undefined;
+  let parsedCertificates: readonly Certificate[] = [];
   try {
     const parsed = parseCms(cms);
     attached = parsed.content;
+    parsedCertificates = parsed.certificates;
     if (parsed.signers.length !== 1) {
       throw refusal('signature.signer_count', 'a document here is signed by exactly one signer');
     }
@@ -95,6 +98,7 @@ export async function verifySignedRequest(
     purpose,
   });
   const signer = report.signers[0];
+  const certificate = parsedCertificates.find((c) => c.serialHex === signer?.certificate?.serial);
   const firstError = report.errors?.[0] ?? signer?.errors[0];
   if (!report.valid || signer === undefined || signer.certificate === null) {
     const code = firstError?.code ?? 'signature.invalid';
@@ -107,12 +111,19 @@ export async function verifySignedRequest(
     report,
     signer: signer.certificate,
     identity: {
+      key: identityKey(signer.certificate.subject.iin, certificate?.subject.text ?? ''),
       iin: signer.certificate.subject.iin ?? undefined,
       bin: signer.certificate.subject.bin ?? undefined,
       roles: signer.certificate.roles as CertificateRole[],
       keyPurpose: signer.certificate.keyPurpose as SignerIdentity['keyPurpose'],
     },
   };
+}
+
+/** `iin:<IIN>` for a Kazakhstan certificate, otherwise a hash of the subject name. */
+export function identityKey(iin: string | null | undefined, subjectName: string): string {
+  if (iin !== null && iin !== undefined) return `iin:${iin}`;
+  return `subject:${createHash('sha256').update(subjectName).digest('hex')}`;
 }
 
 export async function issueNonce(

@@ -24,7 +24,8 @@ const sessionSchema = {
   type: 'object',
   properties: {
     id: { type: 'string' },
-    iin: { type: 'string' },
+    identity: { type: 'string' },
+    iin: { type: ['string', 'null'] },
     fullName: { type: 'string' },
     administrator: { type: 'boolean' },
     actingParticipantId: { type: ['string', 'null'] },

@@ -50,7 +50,10 @@ CREATE TABLE participant_category (
 
 CREATE TABLE user_account (
   id uuid PRIMARY KEY,
-  iin text NOT NULL UNIQUE CHECK (iin ~ '^\d{12}$'),
+  -- 'iin:<IIN>' for Kazakhstan's people; 'subject:<SHA-256 of the subject name>' for foreign
+  -- signers, whose certificates carry no IIN.
+  identity text NOT NULL UNIQUE CHECK (length(identity) BETWEEN 5 AND 100),
+  iin text UNIQUE CHECK (iin ~ '^\d{12}$'),
   full_name text NOT NULL CHECK (length(full_name) BETWEEN 1 AND 300),
   administrator boolean NOT NULL DEFAULT false,
   created_at timestamptz NOT NULL
