@@ -140,7 +140,11 @@ function optional(env: Env, variable: string): string | undefined {
   return raw === undefined || raw.trim() === '' ? undefined : raw;
 }
 
-/** Reads and checks the PKI variables; a wrong value throws ConfigError naming the variable. */
+/**
+ * Reads and checks the PKI variables; a wrong value throws ConfigError naming the variable. What
+ * production requires (NCA RK roots, the TSA key) is checked where it is used: a command that
+ * verifies against `--trust DIR` needs neither.
+ */
 export function pkiSettingsFromEnv(
   env: Env,
   base: { nodeEnv: NodeEnv; dataDir: string; publicBaseUrl: string },
@@ -155,22 +159,8 @@ export function pkiSettingsFromEnv(
       '',
     );
   }
-  if (base.nodeEnv === 'production' && trust.includes('production') && !productionTrustDir) {
-    throw new ConfigError(
-      PKI_VARIABLES.productionTrustDir,
-      'the folder of NCA RK root and issuing CA certificates (required in production)',
-      '',
-    );
-  }
   const tsaP12 = optional(env, PKI_VARIABLES.tsaP12);
   const tsaPassword = env[PKI_VARIABLES.tsaPassword];
-  if (tsaP12 === undefined && base.nodeEnv === 'production') {
-    throw new ConfigError(
-      PKI_VARIABLES.tsaP12,
-      'the PKCS#12 file of the platform TSA key (required in production)',
-      '',
-    );
-  }
   if (tsaP12 !== undefined && (tsaPassword === undefined || tsaPassword === '')) {
     throw new ConfigError(PKI_VARIABLES.tsaPassword, 'the password of UPP_TSA_P12', '');
   }
@@ -275,6 +265,14 @@ export function loadPlatformTrust(
   createDemo: boolean,
 ): PlatformTrust {
   const env = trustEnv(settings);
+  const production = settings.nodeEnv === 'production';
+  if (production && settings.trust.includes('production') && !settings.productionTrustDir) {
+    throw new ConfigError(
+      PKI_VARIABLES.productionTrustDir,
+      'the folder of NCA RK root and issuing CA certificates (required in production)',
+      '',
+    );
+  }
   const stores: TrustStore[] = [];
   let demoCa: DemoCa | undefined;
   for (const item of settings.trust) {
@@ -404,6 +402,13 @@ export async function createPlatformPki(
   settings: PkiSettings,
   clock: { now(): Date },
 ): Promise<PlatformPki> {
+  if (settings.nodeEnv === 'production' && settings.tsaP12 === undefined) {
+    throw new ConfigError(
+      PKI_VARIABLES.tsaP12,
+      'the PKCS#12 file of the platform TSA key (required in production)',
+      '',
+    );
+  }
   const loaded = loadPlatformTrust(settings, clock, true);
   const needsDemoTsa = settings.tsaP12 === undefined;
   const demoCa = loaded.demoCa ?? (needsDemoTsa ? openDemoCa(settings, clock, true) : undefined);

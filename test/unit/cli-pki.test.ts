@@ -585,4 +585,11 @@ test('demo trust is refused under NODE_ENV=production', async () => {
     run(verifyCommand, ['x.p7s'], { ...production, UPP_PKI_TRUST: 'demo' }),
     (error: unknown) => error instanceof ConfigError && error.variable === 'UPP_PKI_TRUST',
   );
+  // Checking files against a given trust folder needs none of the server's production settings.
+  const checked = await run(
+    verifyCommand,
+    [vector('ca/root_rsa_test.crt'), '--trust', CA, '--revocation', 'none'],
+    production,
+  );
+  assert.equal(checked.code, 0, checked.err);
 });

@@ -65,8 +65,6 @@ test('settings: defaults per NODE_ENV and every refusal names its variable', () 
     ],
     [{ UPP_PKI_TRUST: ',' }, 'UPP_PKI_TRUST', 'development'],
     [{ UPP_PKI_TRUST: 'test' }, 'UPP_PKI_TEST_TRUST_DIR', 'development'],
-    [{ UPP_TSA_P12: '/k', UPP_TSA_PASSWORD: 'p' }, 'UPP_PKI_PRODUCTION_TRUST_DIR', 'production'],
-    [{ UPP_PKI_PRODUCTION_TRUST_DIR: '/etc/nca' }, 'UPP_TSA_P12', 'production'],
     [{ UPP_TSA_P12: '/k.p12' }, 'UPP_TSA_PASSWORD', 'development'],
     [{ UPP_PKI_REVOCATION: 'ocsp,ocsp' }, 'UPP_PKI_REVOCATION', 'development'],
     [{ UPP_PKI_REVOCATION: 'crl,dns' }, 'UPP_PKI_REVOCATION', 'development'],
@@ -126,12 +124,21 @@ test('several trust sources make one store; the demo CA is created once, then lo
     configError('UPP_PKI_TRUST'),
   );
   await assert.rejects(
-    createPlatformPki(settings({ dataDir, trust: ['demo'], nodeEnv: 'production' }), clock),
+    createPlatformPki(
+      settings({ dataDir, trust: ['demo'], nodeEnv: 'production', tsaP12: '/k', tsaPassword: 'p' }),
+      clock,
+    ),
     (error: unknown) => error instanceof PkiError && error.code === 'trust.demo_in_production',
   );
   await assert.rejects(
     createPlatformPki(settings({ dataDir, trust: [join(work, 'absent')] }), clock),
     configError('UPP_PKI_TRUST'),
+  );
+  const production = pkiSettingsFromEnv({}, { ...base, nodeEnv: 'production' });
+  await assert.rejects(createPlatformPki(production, clock), configError('UPP_TSA_P12'));
+  await assert.rejects(
+    createPlatformPki({ ...production, tsaP12: '/k.p12', tsaPassword: 'p' }, clock),
+    configError('UPP_PKI_PRODUCTION_TRUST_DIR'),
   );
 });
 
