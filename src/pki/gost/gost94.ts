@@ -77,30 +77,29 @@ function encryptBlock(t: RoundTables, key: Uint32Array, lo: number, hi: number):
   return [n2, n1];
 }
 
-/** A(Y) = (y1 xor y2) || y4 || y3 || y2 on 64-bit words, y1 the least significant. */
-function transformA(y: Uint8Array): Uint8Array {
-  const out = new Uint8Array(32);
-  out.set(y.subarray(8, 32), 0);
-  for (let i = 0; i < 8; i++) out[24 + i] = (y[i] as number) ^ (y[8 + i] as number);
-  return out;
+/** In place: A(Y) = (y1 xor y2) || y4 || y3 || y2 on 64-bit words, y1 the least significant. */
+function transformA(y: Uint8Array): void {
+  for (let i = 0; i < 8; i++) {
+    const y1 = y[i] as number;
+    const y2 = y[8 + i] as number;
+    y[i] = y2;
+    y[8 + i] = y[16 + i] as number;
+    y[16 + i] = y[24 + i] as number;
+    y[24 + i] = y1 ^ y2;
+  }
 }
 
-/** P: byte 8i + k of the input goes to byte i + 4k of the key. */
-function transformP(y: Uint8Array): Uint32Array {
-  const bytes = new Uint8Array(32);
-  for (let i = 0; i < 4; i++) {
-    for (let k = 0; k < 8; k++) bytes[i + 4 * k] = y[8 * i + k] as number;
+/** key = P(u xor v) as eight little-endian words: byte 8i + k goes to byte i + 4k. */
+function transformP(u: Uint8Array, v: Uint8Array, key: Uint32Array): void {
+  for (let word = 0; word < 8; word++) {
+    let value = 0;
+    for (let byte = 0; byte < 4; byte++) {
+      // Key byte 4 * word + byte = i + 4k with i = byte, k = word.
+      const from = 8 * byte + word;
+      value |= ((u[from] as number) ^ (v[from] as number)) << (8 * byte);
+    }
+    key[word] = value >>> 0;
   }
-  const key = new Uint32Array(8);
-  for (let i = 0; i < 8; i++) {
-    key[i] =
-      ((bytes[4 * i] as number) |
-        ((bytes[4 * i + 1] as number) << 8) |
-        ((bytes[4 * i + 2] as number) << 16) |
-        ((bytes[4 * i + 3] as number) << 24)) >>>
-      0;
-  }
-  return key;
 }
 
 /** The constant C3 of the key schedule, little-endian byte order. */
@@ -109,70 +108,81 @@ const C3 = Uint8Array.from([
   0x00, 0xff, 0xff, 0x00, 0xff, 0x00, 0x00, 0xff, 0xff, 0x00, 0x00, 0x00, 0xff, 0xff, 0x00, 0xff,
 ]);
 
-/** psi on sixteen 16-bit words: shift down by one, new top = y1^y2^y3^y4^y13^y16. */
-function psi(w: Uint16Array, times: number): void {
-  for (let n = 0; n < times; n++) {
-    const top =
-      (w[0] as number) ^
-      (w[1] as number) ^
-      (w[2] as number) ^
-      (w[3] as number) ^
-      (w[12] as number) ^
-      (w[15] as number);
-    w.copyWithin(0, 1);
-    w[15] = top;
+/**
+ * psi on sixteen 16-bit words y1..y16 (y1 first) drops y1 and appends y1^y2^y3^y4^y13^y16, so
+ * repeated psi is a running sequence: word t + 16 = words t, t+1, t+2, t+3, t+12, t+15 xored.
+ * The state after 12, 1 and 61 applications is a 16-word window of this buffer.
+ */
+const PSI_STEPS = 12 + 1 + 61;
+
+function extendPsi(buffer: Uint16Array, from: number, count: number): void {
+  for (let t = from; t < from + count; t++) {
+    buffer[t + 16] =
+      (buffer[t] as number) ^
+      (buffer[t + 1] as number) ^
+      (buffer[t + 2] as number) ^
+      (buffer[t + 3] as number) ^
+      (buffer[t + 12] as number) ^
+      (buffer[t + 15] as number);
   }
 }
 
-function toWords(bytes: Uint8Array): Uint16Array {
-  const w = new Uint16Array(16);
-  for (let i = 0; i < 16; i++)
-    w[i] = (bytes[2 * i] as number) | ((bytes[2 * i + 1] as number) << 8);
-  return w;
-}
+/** Scratch space of the step function (the code is synchronous). */
+const scratch = {
+  u: new Uint8Array(32),
+  v: new Uint8Array(32),
+  keys: [new Uint32Array(8), new Uint32Array(8), new Uint32Array(8), new Uint32Array(8)],
+  psi: new Uint16Array(16 + PSI_STEPS),
+};
 
-/** The step function: returns f(H, M). */
-function step(tables: RoundTables, h: Uint8Array, m: Uint8Array): Uint8Array {
-  let u = h;
-  let v = m;
-  const keys: Uint32Array[] = [];
+const word16 = (bytes: Uint8Array, i: number): number =>
+  (bytes[2 * i] as number) | ((bytes[2 * i + 1] as number) << 8);
+
+/** The step function: h = f(h, m), in place. */
+function step(tables: RoundTables, h: Uint8Array, m: Uint8Array): void {
+  const { u, v, keys, psi } = scratch;
+  u.set(h);
+  v.set(m);
   for (let j = 0; j < 4; j++) {
     if (j > 0) {
-      u = transformA(u);
+      transformA(u);
       if (j === 2) for (let i = 0; i < 32; i++) u[i] = (u[i] as number) ^ (C3[i] as number);
-      v = transformA(transformA(v));
+      transformA(v);
+      transformA(v);
     }
-    const w = new Uint8Array(32);
-    for (let i = 0; i < 32; i++) w[i] = (u[i] as number) ^ (v[i] as number);
-    keys.push(transformP(w));
+    transformP(u, v, keys[j] as Uint32Array);
   }
-  const s = new Uint8Array(32);
-  const view = new DataView(s.buffer);
-  const hView = new DataView(h.buffer, h.byteOffset, 32);
+  // S = E_K1(h1) || ... || E_K4(h4), written straight into the first 16 psi words.
   for (let i = 0; i < 4; i++) {
-    const [lo, hi] = encryptBlock(
-      tables,
-      keys[i] as Uint32Array,
-      hView.getUint32(8 * i, true),
-      hView.getUint32(8 * i + 4, true),
-    );
-    view.setUint32(8 * i, lo, true);
-    view.setUint32(8 * i + 4, hi, true);
+    const o = 8 * i;
+    const lo =
+      ((h[o] as number) |
+        ((h[o + 1] as number) << 8) |
+        ((h[o + 2] as number) << 16) |
+        ((h[o + 3] as number) << 24)) >>>
+      0;
+    const hi =
+      ((h[o + 4] as number) |
+        ((h[o + 5] as number) << 8) |
+        ((h[o + 6] as number) << 16) |
+        ((h[o + 7] as number) << 24)) >>>
+      0;
+    const [a, b] = encryptBlock(tables, keys[i] as Uint32Array, lo, hi);
+    psi[4 * i] = a & 0xffff;
+    psi[4 * i + 1] = a >>> 16;
+    psi[4 * i + 2] = b & 0xffff;
+    psi[4 * i + 3] = b >>> 16;
   }
-  const w = toWords(s);
-  psi(w, 12);
-  const mw = toWords(m);
-  for (let i = 0; i < 16; i++) w[i] = (w[i] as number) ^ (mw[i] as number);
-  psi(w, 1);
-  const hw = toWords(h);
-  for (let i = 0; i < 16; i++) w[i] = (w[i] as number) ^ (hw[i] as number);
-  psi(w, 61);
-  const out = new Uint8Array(32);
+  extendPsi(psi, 0, 12);
+  for (let i = 0; i < 16; i++) psi[12 + i] = (psi[12 + i] as number) ^ word16(m, i);
+  extendPsi(psi, 12, 1);
+  for (let i = 0; i < 16; i++) psi[13 + i] = (psi[13 + i] as number) ^ word16(h, i);
+  extendPsi(psi, 13, 61);
   for (let i = 0; i < 16; i++) {
-    out[2 * i] = (w[i] as number) & 0xff;
-    out[2 * i + 1] = (w[i] as number) >>> 8;
+    const w = psi[PSI_STEPS + i] as number;
+    h[2 * i] = w & 0xff;
+    h[2 * i + 1] = w >>> 8;
   }
-  return out;
 }
 
 /** acc = (acc + x) mod 2^256, both little-endian. */
@@ -191,7 +201,7 @@ function add256(acc: Uint8Array, x: Uint8Array): void {
  */
 export class Gost94 {
   private readonly tables: RoundTables;
-  private h: Uint8Array = new Uint8Array(32);
+  private readonly h = new Uint8Array(32);
   private readonly sigma = new Uint8Array(32);
   private bitLength = 0n;
   private readonly pending = new Uint8Array(32);
@@ -212,11 +222,11 @@ export class Gost94 {
       this.pendingLength += take;
       offset = take;
       if (this.pendingLength < 32) return this;
-      this.absorb(this.pending.slice(), 256);
+      this.absorb(this.pending, 256);
       this.pendingLength = 0;
     }
     while (data.length - offset >= 32) {
-      this.absorb(data.slice(offset, offset + 32), 256);
+      this.absorb(data.subarray(offset, offset + 32), 256);
       offset += 32;
     }
     this.pending.set(data.subarray(offset), 0);
@@ -239,13 +249,13 @@ export class Gost94 {
       length[i] = Number(bits & 0xffn);
       bits >>= 8n;
     }
-    this.h = step(this.tables, this.h, length);
-    this.h = step(this.tables, this.h, this.sigma);
+    step(this.tables, this.h, length);
+    step(this.tables, this.h, this.sigma);
     return this.h.slice();
   }
 
   private absorb(block: Uint8Array, bits: number): void {
-    this.h = step(this.tables, this.h, block);
+    step(this.tables, this.h, block);
     add256(this.sigma, block);
     this.bitLength += BigInt(bits);
   }
