@@ -141,6 +141,27 @@ test('GOST R 34.11-94 with the CryptoPro parameter set', () => {
   }
 });
 
+test('GOST R 34.11-94 of long inputs (128 x "U", 1,000,000 x "a"), both parameter sets', () => {
+  const u128 = new Uint8Array(128).fill(0x55);
+  const aMillion = new Uint8Array(1_000_000).fill(0x61);
+  assert.equal(
+    hex(gost94(TEST_SBOX, u128)),
+    '53a3a3ed25180cef0c1d85a074273e551c25660a87062a52d926a9e8fe5733a4',
+  );
+  assert.equal(
+    hex(gost94(TEST_SBOX, aMillion)),
+    '5c00ccc2734cdd3332d3d4749576e3c1a7dbaf0e7ea74e9fa602413c90a129fa',
+  );
+  assert.equal(
+    hex(gost94(CRYPTOPRO_SBOX, u128)),
+    '1c4ac7614691bbf427fa2316216be8f10d92edfd37cd1027514c1008f649c4e8',
+  );
+  assert.equal(
+    hex(gost94(CRYPTOPRO_SBOX, aMillion)),
+    '8693287aa62f9478f7cb312ec0866b6c4e4a0f11160441e8f4ffcd2715dd554f',
+  );
+});
+
 test('GOST R 34.11-94 incremental hashing equals one-shot for any split', () => {
   fc.assert(
     fc.property(fc.uint8Array({ maxLength: 200 }), fc.nat(200), (data, cut) => {
