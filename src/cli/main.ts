@@ -4,6 +4,8 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config/index.js';
 import { isUppError } from '../domain/errors.js';
 import { verifyAudit } from '../services/audit.js';
+import { grantAdministrator } from '../services/participants.js';
+import { systemClock } from '../domain/time.js';
 import { migrate } from '../store/migrate.js';
 import { openDatabase } from '../store/open.js';
 import { serve } from './serve.js';
@@ -18,6 +20,8 @@ commands:
   audit verify [--count N --hash H]
                              walk the audit-log hash chain; with a published checkpoint,
                              also prove the chain still contains it
+  admin grant --iin IIN --name NAME
+                             make a person an administrator of the authorized body
   help                       this text
 
 Configuration comes from environment variables; see the README.`;
@@ -36,6 +40,7 @@ const COMMANDS: Record<string, Command> = {
     }
   },
   audit: auditCommand,
+  admin: adminCommand,
   help: async () => {
     console.log(USAGE);
     return 0;
@@ -62,6 +67,27 @@ async function auditCommand(args: string[]): Promise<number> {
     }
     console.error(`audit log broken at entry ${result.brokenAt}: ${result.reason}`);
     return 1;
+  } finally {
+    await db.close();
+  }
+}
+
+async function adminCommand(args: string[]): Promise<number> {
+  const { positionals, values } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { iin: { type: 'string' }, name: { type: 'string' } },
+  });
+  if (positionals[0] !== 'grant' || values.iin === undefined || values.name === undefined) {
+    console.error('usage: upp admin grant --iin IIN --name NAME');
+    return 2;
+  }
+  const db = await openDatabase(loadConfig());
+  try {
+    await migrate(db);
+    await grantAdministrator(db, systemClock, values.iin, values.name);
+    console.log(`administrator granted to IIN ${values.iin}`);
+    return 0;
   } finally {
     await db.close();
   }

@@ -91,3 +91,23 @@ test('migrate and audit verify work on the embedded database', async () => {
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('admin grant makes a person an administrator and refuses a mistyped IIN', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'upp-cli-admin-'));
+  try {
+    const env = { UPP_DATA_DIR: dir };
+    const granted = await run(['admin', 'grant', '--iin', '870412300017', '--name', 'Админ'], env);
+    assert.equal(granted.code, 0, granted.output);
+    const mistyped = await run(['admin', 'grant', '--iin', '870412300018', '--name', 'X'], env);
+    assert.equal(mistyped.code, 1);
+    assert.match(mistyped.output, /iin\.invalid_check_digit/);
+    const db = await openPglite(join(dir, 'pglite'));
+    const rows = await db.query<{ administrator: boolean }>(
+      "SELECT administrator FROM user_account WHERE iin = '870412300017'",
+    );
+    assert.equal(rows.rows[0]?.administrator, true);
+    await db.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
