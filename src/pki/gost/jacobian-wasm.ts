@@ -183,10 +183,19 @@ function storeLimb(f: Body, d: number, i: number, limbs: Limbs, s: number, carry
 function fieldMul(limbs: Limbs, scratch: number, square: boolean): FieldFunction {
   const L = limbs.count;
   const [d, a, b] = [0, 1, 2];
-  const [sum, carry, s] = square ? [2, 3, 4] : [3, 4, 5];
-  const scratchLocal = square ? 5 : 6;
+  const params = square ? 2 : 3;
+  const [sum, carry, s] = [params, params + 1, params + 2];
+  // The limbs of a (and b) are loaded once into locals.
+  const aLocal = (i: number): number => params + 3 + i;
+  const bLocal = (i: number): number => params + 3 + L + i;
+  const i64Locals = 3 + (square ? L : 2 * L);
+  const scratchLocal = params + i64Locals;
   const f = new Body();
   f.i32(scratch).set(scratchLocal);
+  for (let i = 0; i < L; i++) {
+    f.load(a, 4 * i).set(aLocal(i));
+    if (!square) f.load(b, 4 * i).set(bLocal(i));
+  }
   f.i64(0n).set(carry);
   for (let k = 0; k < 2 * L - 1; k++) {
     f.get(carry).set(sum);
@@ -195,24 +204,25 @@ function fieldMul(limbs: Limbs, scratch: number, square: boolean): FieldFunction
     if (square) {
       let doubled = false;
       for (let i = from; i < k - i; i++) {
-        f.load(a, 4 * i)
-          .load(a, 4 * (k - i))
+        f.get(aLocal(i))
+          .get(aLocal(k - i))
           .op(OP.i64Mul);
         if (doubled) f.op(OP.i64Add);
         doubled = true;
       }
       if (doubled) f.i64(1n).op(OP.i64Shl).get(sum).op(OP.i64Add).set(sum);
-      if (k % 2 === 0)
-        f.load(a, 2 * k)
-          .load(a, 2 * k)
+      if (k % 2 === 0) {
+        f.get(aLocal(k / 2))
+          .get(aLocal(k / 2))
           .op(OP.i64Mul)
           .get(sum)
           .op(OP.i64Add)
           .set(sum);
+      }
     } else {
       for (let i = from; i <= to; i++) {
-        f.load(a, 4 * i)
-          .load(b, 4 * (k - i))
+        f.get(aLocal(i))
+          .get(bLocal(k - i))
           .op(OP.i64Mul)
           .get(sum)
           .op(OP.i64Add)
@@ -236,9 +246,7 @@ function fieldMul(limbs: Limbs, scratch: number, square: boolean): FieldFunction
     storeLimb(f, d, i, limbs, s, carry);
   }
   foldCarry(f, d, limbs, carry, s);
-  return square
-    ? { params: 2, results: 0, i64Locals: 3, i32Locals: 1, body: f }
-    : { params: 3, results: 0, i64Locals: 3, i32Locals: 1, body: f };
+  return { params, results: 0, i64Locals, i32Locals: 1, body: f };
 }
 
 /** d = a + b mod p. */
