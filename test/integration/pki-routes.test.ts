@@ -6,6 +6,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import fc from 'fast-check';
 import Fastify from 'fastify';
 import type { FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
@@ -322,4 +323,47 @@ test('over a real port: OCSP through the HTTP revocation checker, TSA through fe
   } finally {
     await app.close();
   }
+});
+
+test('random and mutated OCSP and time-stamp requests never fail the server', async () => {
+  const app = await appFor(pki);
+  const ocspSeed = createOcspRequest({
+    cert: gostSigner.certificate,
+    issuer: ca.cas.gost2015.issuing,
+  }).der;
+  const tsaSeed = encodeTimeStampRequest({ imprint: imprintOf(new Uint8Array(4)), certReq: true });
+  const body = fc.oneof(
+    fc.uint8Array({ maxLength: 300 }),
+    fc
+      .tuple(fc.constantFrom(ocspSeed, tsaSeed), fc.nat(), fc.integer({ min: 0, max: 255 }))
+      .map(([seed, at, value]) => {
+        const mutated = new Uint8Array(seed);
+        mutated[at % mutated.length] = value;
+        return mutated;
+      }),
+  );
+  let tried = 0;
+  try {
+    await fc.assert(
+      fc.asyncProperty(body, fc.boolean(), async (bytes, toOcsp) => {
+        tried += 1;
+        const reply = await app.inject({
+          method: 'POST',
+          url: toOcsp ? '/pki/ocsp' : '/pki/tsa',
+          headers: {
+            'content-type': toOcsp ? 'application/ocsp-request' : 'application/timestamp-query',
+          },
+          payload: Buffer.from(bytes),
+        });
+        assert.equal(reply.statusCode, 200);
+        const answer = new Uint8Array(reply.rawPayload);
+        if (toOcsp) assert.ok(parseOcspResponse(answer).responseStatus.length > 0);
+        else assert.ok(parseTimeStampResponse(answer).status >= 0);
+      }),
+      { numRuns: 1000 },
+    );
+  } finally {
+    await app.close();
+  }
+  console.log(`fuzz pki routes: ${tried} inputs`);
 });

@@ -2,6 +2,9 @@
 // the demo CA exists, its CRLs, CA certificates and OCSP responder (addresses in its certificates).
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { DEMO_ALGORITHMS, DEMO_PATHS, demoCrl, demoOcspRespond } from '../../pki/demo-ca.js';
+import { decodeBer, TAG } from '../../pki/ber.js';
+import { PkiError } from '../../pki/errors.js';
+import { ocspErrorResponse, parseOcspRequest } from '../../pki/ocsp.js';
 import type { DemoCa } from '../../pki/demo-ca.js';
 import type { PlatformPki } from '../../services/pki.js';
 import { sendProblem } from '../problem.js';
@@ -72,6 +75,32 @@ function ocspGetRequest(url: string): Uint8Array {
   return new Uint8Array(Buffer.from(text, 'base64'));
 }
 
+const CERT_ID_TAGS = [TAG.sequence, TAG.octetString, TAG.octetString, TAG.integer];
+
+/** CertID ::= SEQUENCE { hashAlgorithm, issuerNameHash OCTET STRING, issuerKeyHash, serial }. */
+function wellFormedCertId(raw: Uint8Array): boolean {
+  const fields = decodeBer(raw, 'ocsp.malformed').children;
+  return fields.length === 4 && fields.every((field, i) => field.tag === CERT_ID_TAGS[i]);
+}
+
+/**
+ * The demo responder's answer, or malformedRequest for a request it cannot answer soundly. The
+ * responder echoes each CertID as sent: one with a hash this module does not know, or with
+ * fields of the wrong type, would make a response that OCSP clients (this module's among them)
+ * cannot read.
+ */
+function ocspAnswer(ca: DemoCa, request: Uint8Array): Uint8Array {
+  try {
+    const { certIds } = parseOcspRequest(request);
+    const sound = certIds.every((id) => id.value !== undefined && wellFormedCertId(id.raw));
+    if (certIds.length === 0 || !sound) return ocspErrorResponse('malformedRequest');
+  } catch (error) {
+    if (!(error instanceof PkiError)) throw error;
+    return ocspErrorResponse('malformedRequest');
+  }
+  return demoOcspRespond(ca, request);
+}
+
 function demoRoutes(app: Parameters<FastifyPluginAsync>[0], ca: DemoCa): void {
   for (const algorithm of DEMO_ALGORITHMS) {
     app.get(
@@ -126,7 +155,7 @@ function demoRoutes(app: Parameters<FastifyPluginAsync>[0], ca: DemoCa): void {
     async (request, reply) => {
       const body = requestBytes(request, reply, PKI_MEDIA_TYPES.ocspRequest);
       if (body === undefined) return reply;
-      return send(reply, PKI_MEDIA_TYPES.ocspResponse, demoOcspRespond(ca, body), 'no-store');
+      return send(reply, PKI_MEDIA_TYPES.ocspResponse, ocspAnswer(ca, body), 'no-store');
     },
   );
   app.get(
@@ -143,7 +172,7 @@ function demoRoutes(app: Parameters<FastifyPluginAsync>[0], ca: DemoCa): void {
       send(
         reply,
         PKI_MEDIA_TYPES.ocspResponse,
-        demoOcspRespond(ca, ocspGetRequest(request.url)),
+        ocspAnswer(ca, ocspGetRequest(request.url)),
         'public, max-age=60',
       ),
   );
