@@ -104,7 +104,7 @@ export function certificateSummary(
   };
 }
 
-function timeIssues(certificate: Certificate, at: Date, signingTime?: Date): PkiIssue[] {
+export function timeIssues(certificate: Certificate, at: Date, signingTime?: Date): PkiIssue[] {
   const issues: PkiIssue[] = [];
   if (at < certificate.notBefore) {
     issues.push({
@@ -132,13 +132,13 @@ function timeIssues(certificate: Certificate, at: Date, signingTime?: Date): Pki
 
 const iso = (d: Date) => d.toISOString();
 
-function addUnique(errors: PkiIssue[], more: readonly PkiIssue[]): void {
+export function addUnique(errors: PkiIssue[], more: readonly PkiIssue[]): void {
   for (const issue of more) {
     if (!errors.some((e) => e.code === issue.code)) errors.push(issue);
   }
 }
 
-async function revocationOf(
+export async function revocationOf(
   options: CmsVerifyOptions,
   path: PathResult | undefined,
   errors: PkiIssue[],

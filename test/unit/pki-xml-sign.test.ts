@@ -6,9 +6,9 @@ import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { checkXmlSignatures } from '../../src/pki/xml/dsig.js';
 import { signXml } from '../../src/pki/xml/sign.js';
-import { gostDigest } from '../../src/pki/gost/index.js';
-import { KALKAN_GOST2015_XML } from './pki-xml-vectors.js';
-import { testLeaf, testRoot, vectorSigner } from './pki-sign-fixtures.js';
+import { gostDigest, GOST_OIDS } from '../../src/pki/gost/index.js';
+import { CMS_OIDS, parseCms } from '../../src/pki/cms.js';
+import { readVector, testLeaf, testRoot, vectorSigner } from './pki-sign-fixtures.js';
 
 const vectors = new URL('../../../shared/kz-eds-vectors/xml/', import.meta.url);
 const rsaVector = readFileSync(new URL('xml_signed_rsa_1signer.xml', vectors), 'utf8');
@@ -37,19 +37,43 @@ test('RSA: signing <a><b>test</b></a> with the vector key gives the NCA vector e
   assert.equal(signed, rsaVector);
 });
 
-test('GOST 2015-512: the DigestValue matches Kalkan and the signature verifies', () => {
-  const signed = signXml('<xml>test</xml>', {
-    privateKey: gost512.privateKey,
-    certificate: gost512.certificate.der,
-  });
-  assert.deepEqual(base64Of(signed, 'DigestValue'), base64Of(KALKAN_GOST2015_XML, 'DigestValue'));
+test('GOST 2015-512: gostDigest gives the messageDigest of the NCA two-signer CMS sample', () => {
+  const cms = parseCms(readVector('cms/cms_attached_2signers_test123.p7s'));
+  const signer = cms.signers.find((s) => s.digestAlgorithmOid === GOST_OIDS['gost2015-512'].digest);
+  const messageDigest = signer?.signedAttributes?.find((a) => a.oid === CMS_OIDS.messageDigest);
+  const value = messageDigest?.values[0]?.value;
+  assert.ok(value);
   assert.deepEqual(
-    base64Of(signed, 'DigestValue'),
-    Buffer.from(gostDigest('gost2015-512', Buffer.from('<xml>test</xml>'))),
+    Buffer.from(gostDigest('gost2015-512', readVector('cms/test123.txt'))),
+    Buffer.from(value),
   );
-  assert.ok(signed.includes('gostr34102015-gostr34112015-512'));
-  assert.equal(base64Of(signed, 'SignatureValue').length, 128);
-  assert.deepEqual(validity(signed), [true]);
+});
+
+test('GOST 2015-512: the DigestValue is the CMS-layout digest and the signature verifies', () => {
+  // Canonical forms written out by hand: no prolog, attributes in double quotes, empty
+  // elements as start and end tags, character references resolved, CR LF as LF.
+  const documents: [string, string][] = [
+    ['<xml>test</xml>', '<xml>test</xml>'],
+    [
+      "<?xml version='1.0' encoding='UTF-8'?>\n<doc b='2' a=\"1\"><e/>&#x41;</doc>",
+      '<doc a="1" b="2"><e></e>A</doc>',
+    ],
+    ['<r>\r\n<!-- note -->Сумма</r>', '<r>\nСумма</r>'],
+  ];
+  for (const [document, canonical] of documents) {
+    const signed = signXml(document, {
+      privateKey: gost512.privateKey,
+      certificate: gost512.certificate.der,
+    });
+    assert.deepEqual(
+      base64Of(signed, 'DigestValue'),
+      Buffer.from(gostDigest('gost2015-512', Buffer.from(canonical, 'utf8'))),
+      document,
+    );
+    assert.ok(signed.includes('gostr34102015-gostr34112015-512'));
+    assert.equal(base64Of(signed, 'SignatureValue').length, 128);
+    assert.deepEqual(validity(signed), [true]);
+  }
 });
 
 test('GOST 34.310-2004 and GOST 2015-256 round trips with their URIs', () => {

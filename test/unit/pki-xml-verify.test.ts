@@ -1,5 +1,5 @@
 // verifyXml: the full report (signature, chain, validity at a moment, revocation) for the NCA
-// vectors and the Kalkan GOST sample, checked inside and after their certificates' validity.
+// vectors and a document signed with the NCA GOST 2015 test key, inside and after validity.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -8,8 +8,9 @@ import { PkiError } from '../../src/pki/errors.js';
 import { createTrustStore } from '../../src/pki/trust.js';
 import type { RevocationAnswer, RevocationCheck } from '../../src/pki/verify.js';
 import { checkXmlSignatures } from '../../src/pki/xml/dsig.js';
+import { signXml } from '../../src/pki/xml/sign.js';
 import { verifyXml } from '../../src/pki/xml/verify.js';
-import { KALKAN_GOST2015_XML } from './pki-xml-vectors.js';
+import { vectorSigner } from './pki-sign-fixtures.js';
 
 const shared = new URL('../../../shared/kz-eds-vectors/', import.meta.url);
 const read = (path: string) => readFileSync(new URL(path, shared));
@@ -19,8 +20,12 @@ const certificate = (path: string): Certificate => parseCertificate(read(path));
 
 const trust = createTrustStore({
   kind: 'test',
-  roots: [certificate('ca/root_rsa_test.crt'), certificate('ca/root_test_gost_2022.cer')],
-  intermediates: [certificate('ca/nca_rsa_test.crt'), certificate('ca/nca_gost2022_test.cer')],
+  roots: ['root_rsa_test.crt', 'root_gost_test.crt', 'root_test_gost_2022.cer'].map((name) =>
+    certificate(`ca/${name}`),
+  ),
+  intermediates: ['nca_rsa_test.crt', 'nca_gost_test.crt', 'nca_gost2022_test.cer'].map((name) =>
+    certificate(`ca/${name}`),
+  ),
 });
 const TODAY = new Date('2026-12-03T00:00:00Z');
 
@@ -68,14 +73,32 @@ for (const [name, xml] of [
   });
 }
 
-test('Kalkan GOST 2015-512 sample: trusted through the GOST TEST 2022 CA', async () => {
-  const at = insideValidity(KALKAN_GOST2015_XML);
-  const report = await verifyXml(KALKAN_GOST2015_XML, { trust, at });
+test('GOST 2015-512 XML signed with the NCA test key: trusted via GOST TEST 2022', async () => {
+  const signed = signXml('<xml>test</xml>', vectorSigner('gost2015-512'));
+  const at = new Date('2023-01-15T00:00:00Z');
+  const report = await verifyXml(signed, { trust, at });
   assert.equal(report.valid, true, JSON.stringify(report.signers[0]?.errors));
-  assert.equal(report.signers[0]?.certificate?.algorithm, 'gost2015-512');
-  const later = await verifyXml(KALKAN_GOST2015_XML, { trust, at: TODAY });
+  const [signer] = report.signers;
+  assert.ok(signer);
+  assert.equal(signer.signatureValid, true);
+  assert.equal(signer.timeValid, true);
+  assert.equal(signer.chain.trusted, true);
+  assert.ok(signer.chain.anchor?.includes('TEST 2022'), signer.chain.anchor ?? 'no anchor');
+  assert.equal(signer.certificate?.algorithm, 'gost2015-512');
+  assert.equal(signer.certificate?.subject.iin, '123456789012');
+  assert.equal(signer.certificate?.notBefore, '2022-07-28T12:34:48.000Z');
+  assert.equal(signer.certificate?.notAfter, '2023-07-28T12:34:48.000Z');
+
+  const later = await verifyXml(signed, { trust, at: TODAY });
+  assert.equal(later.valid, false);
   assert.ok(later.signers[0]?.errors.some((e) => e.code === 'cert.expired'));
   assert.equal(later.signers[0]?.signatureValid, true);
+  assert.equal(later.signers[0]?.timeValid, false);
+
+  const earlier = await verifyXml(signed, { trust, at: new Date('2022-07-01T00:00:00Z') });
+  assert.equal(earlier.valid, false);
+  assert.ok(earlier.signers[0]?.errors.some((e) => e.code === 'cert.not_yet_valid'));
+  assert.equal(earlier.signers[0]?.signatureValid, true);
 });
 
 test('revocation answers are reported on the signer', async () => {

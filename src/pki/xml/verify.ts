@@ -4,11 +4,14 @@ import type { Certificate } from '../certificate.js';
 import { PkiError } from '../errors.js';
 import { validatePath, type PathResult } from '../path.js';
 import type { PkiIssue } from '../cms.js';
-import type {
-  CmsVerifyOptions,
-  RevocationAnswer,
-  SignerReport,
-  VerificationReport,
+import {
+  addUnique,
+  certificateSummary,
+  revocationOf,
+  timeIssues,
+  type CmsVerifyOptions,
+  type SignerReport,
+  type VerificationReport,
 } from '../verify.js';
 import { checkXmlSignatures, type XmlCheckOptions, type XmlSignatureCheck } from './dsig.js';
 
@@ -16,83 +19,6 @@ export interface XmlVerifyOptions extends Omit<CmsVerifyOptions, 'content'> {
   readonly limits?: XmlCheckOptions['limits'];
   /** Certificates to find signers among besides those in KeyInfo. */
   readonly certificates?: readonly Certificate[];
-}
-
-const iso = (d: Date): string => d.toISOString();
-
-function certificateSummary(certificate: Certificate): NonNullable<SignerReport['certificate']> {
-  const p = certificate.profile;
-  return {
-    serial: certificate.serialHex,
-    subject: {
-      commonName: p.commonName ?? null,
-      iin: p.iin ?? null,
-      bin: p.bin ?? null,
-      organization: p.organization ?? null,
-    },
-    keyPurpose: p.keyPurpose,
-    roles: [...p.roles],
-    notBefore: iso(certificate.notBefore),
-    notAfter: iso(certificate.notAfter),
-    algorithm: p.algorithm,
-  };
-}
-
-/** XMLDSig as Kalkan makes it has no signing time: validity is judged at `at` alone. */
-function timeIssues(certificate: Certificate, at: Date): PkiIssue[] {
-  const issues: PkiIssue[] = [];
-  if (at < certificate.notBefore) {
-    issues.push({
-      code: 'cert.not_yet_valid',
-      message: `certificate not valid before ${iso(certificate.notBefore)}`,
-    });
-  }
-  if (at > certificate.notAfter) {
-    issues.push({
-      code: 'cert.expired',
-      message: `certificate expired ${iso(certificate.notAfter)}`,
-    });
-  }
-  return issues;
-}
-
-function addUnique(errors: PkiIssue[], more: readonly PkiIssue[]): void {
-  for (const issue of more) {
-    if (!errors.some((e) => e.code === issue.code)) errors.push(issue);
-  }
-}
-
-async function revocationOf(
-  options: XmlVerifyOptions,
-  path: PathResult | undefined,
-  errors: PkiIssue[],
-): Promise<SignerReport['revocation']> {
-  const none = { status: 'unknown' as const, source: 'none', revokedAt: null };
-  const checker = options.revocation ?? 'none';
-  if (checker === 'none') return none;
-  const [leaf, issuer] = path?.chain ?? [];
-  if (leaf === undefined || issuer === undefined) {
-    errors.push({ code: 'revocation.unavailable', message: 'no issuer to check revocation with' });
-    return none;
-  }
-  let answer: RevocationAnswer;
-  try {
-    answer = await checker.check(leaf, issuer, options.at);
-  } catch (error) {
-    if (!(error instanceof PkiError)) throw error;
-    errors.push({ code: 'revocation.unavailable', message: error.message });
-    return none;
-  }
-  const revokedAt = answer.revokedAt ? iso(answer.revokedAt) : null;
-  if (answer.status === 'revoked') {
-    errors.push({ code: 'cert.revoked', message: `certificate revoked ${revokedAt ?? ''}`.trim() });
-  } else if (answer.status === 'unknown') {
-    errors.push({
-      code: 'revocation.unavailable',
-      message: 'revocation status could not be obtained',
-    });
-  }
-  return { status: answer.status, source: answer.source, revokedAt };
 }
 
 async function signerReport(
@@ -104,6 +30,7 @@ async function signerReport(
   let path: PathResult | undefined;
   let timeValid = false;
   if (certificate !== undefined) {
+    // XMLDSig as Kalkan makes it has no signing time: validity is judged at `at` alone.
     const issues = timeIssues(certificate, options.at);
     timeValid = issues.length === 0;
     const intermediates = [...check.certificates, ...(options.certificates ?? [])].filter(
