@@ -1,6 +1,8 @@
 // A small WebAssembly module, generated here byte by byte, doing Jacobian point doubling and
 // addition modulo p = 2^n - c on 26-28-bit limbs: several times faster than BigInt arithmetic.
 
+import { Body, OP, instantiate, uleb, type WasmFunction } from './wasm-emit.js';
+
 /** Byte offsets of everything in the module's memory. */
 export interface JacobianLayout {
   /** Limbs per field element, each stored in a u32. */
@@ -43,103 +45,8 @@ export interface JacobianModule {
   scaleMod(d: number, a: number, k: number): void;
 }
 
-/** The WebAssembly global, typed locally (the project's TypeScript lib does not declare it). */
-interface WasmApi {
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object) => { exports: unknown };
-}
-const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
-
-const OP = {
-  end: 0x0b,
-  call: 0x10,
-  localGet: 0x20,
-  localSet: 0x21,
-  i32Const: 0x41,
-  i64Const: 0x42,
-  i64Load32U: 0x35,
-  i64Store32: 0x3e,
-  i32Add: 0x6a,
-  i64Add: 0x7c,
-  i64Sub: 0x7d,
-  i64Mul: 0x7e,
-  i64And: 0x83,
-  i64ShrS: 0x87,
-  i64ShrU: 0x88,
-  i64ExtendI32U: 0xad,
-  i64Shl: 0x86,
-} as const;
-
-function uleb(value: number): number[] {
-  const out: number[] = [];
-  let v = value;
-  do {
-    let byte = v & 0x7f;
-    v = Math.floor(v / 128);
-    if (v !== 0) byte |= 0x80;
-    out.push(byte);
-  } while (v !== 0);
-  return out;
-}
-
-function sleb(value: bigint): number[] {
-  const out: number[] = [];
-  let v = value;
-  for (;;) {
-    const byte = Number(v & 0x7fn);
-    v >>= 7n;
-    const signBit = (byte & 0x40) !== 0;
-    if ((v === 0n && !signBit) || (v === -1n && signBit)) {
-      out.push(byte);
-      return out;
-    }
-    out.push(byte | 0x80);
-  }
-}
-
-/** Instruction stream of one function body. */
-class Body {
-  readonly bytes: number[] = [];
-  get(local: number): this {
-    this.bytes.push(OP.localGet, ...uleb(local));
-    return this;
-  }
-  set(local: number): this {
-    this.bytes.push(OP.localSet, ...uleb(local));
-    return this;
-  }
-  i32(value: number): this {
-    this.bytes.push(OP.i32Const, ...sleb(BigInt(value)));
-    return this;
-  }
-  i64(value: bigint): this {
-    this.bytes.push(OP.i64Const, ...sleb(value));
-    return this;
-  }
-  op(code: number): this {
-    this.bytes.push(code);
-    return this;
-  }
-  /** Pushes the u32 at address local + offset, zero-extended to i64. */
-  load(addressLocal: number, offset: number): this {
-    this.get(addressLocal);
-    this.bytes.push(OP.i64Load32U, 2, ...uleb(offset));
-    return this;
-  }
-  call(index: number): this {
-    this.bytes.push(OP.call, ...uleb(index));
-    return this;
-  }
-}
-
 /** Field routines; parameters are i32 byte addresses, extra locals are i64. */
-interface FieldFunction {
-  params: number;
-  results: number;
-  i64Locals: number;
-  i32Locals?: number;
-  body: Body;
-}
+type FieldFunction = WasmFunction;
 
 /** Limb geometry: L limbs of w bits (stored one per u32), N = L * w >= n, 2^N = fold mod p. */
 interface Limbs {
@@ -549,20 +456,7 @@ function pointAddAffine(layout: JacobianLayout, temp: (i: number) => Ref): Field
   return { params: 2, results: 0, i64Locals: 0, body: f.body };
 }
 
-function section(id: number, content: number[]): number[] {
-  return [id, ...uleb(content.length), ...content];
-}
-
-function vector(items: number[][]): number[] {
-  return [...uleb(items.length), ...items.flat()];
-}
-
-function encodeName(name: string): number[] {
-  const bytes = [...new TextEncoder().encode(name)];
-  return [...uleb(bytes.length), ...bytes];
-}
-
-/** Builds and instantiates the module for p = 2^(32 * limbs) - c and curve constant a. */
+/** Builds and instantiates the module for p = 2^n - c (small c) and curve constant a. */
 export function jacobianModule(p: bigint, a: bigint): JacobianModule {
   const n = p.toString(2).length;
   const c = (1n << BigInt(n)) - p;
@@ -597,51 +491,17 @@ export function jacobianModule(p: bigint, a: bigint): JacobianModule {
     pointAddAffine(layout, temp),
     fieldScale(limbs),
   ];
-  const I32 = 0x7f;
-  const I64 = 0x7e;
-  const types = functions.map((fn) => [
-    0x60,
-    ...vector(Array.from({ length: fn.params }, () => [I32])),
-    ...vector(Array.from({ length: fn.results }, () => [I32])),
-  ]);
-  const codes = functions.map((fn) => {
-    const locals: number[][] = [];
-    if (fn.i64Locals > 0) locals.push([...uleb(fn.i64Locals), I64]);
-    if (fn.i32Locals) locals.push([...uleb(fn.i32Locals), I32]);
-    const body = [...vector(locals), ...fn.body.bytes, OP.end];
-    return [...uleb(body.length), ...body];
-  });
-  const exportsList: [string, number, number][] = [
-    ['memory', 2, 0],
-    ['mulMod', 0, FN.mul],
-    ['sqrMod', 0, FN.sqr],
-    ['addMod', 0, FN.add],
-    ['subMod', 0, FN.sub],
-    ['scaleMod', 0, FN.scale],
-    ['double', 0, FN.double],
-    ['add', 0, FN.addJ],
-    ['addAffine', 0, FN.addA],
-  ];
-  const bytes = [
-    0x00,
-    0x61,
-    0x73,
-    0x6d,
-    0x01,
-    0x00,
-    0x00,
-    0x00,
-    ...section(1, vector(types)),
-    ...section(3, vector(functions.map((_, i) => uleb(i)))),
-    ...section(5, vector([[0x00, 1]])),
-    ...section(
-      7,
-      vector(exportsList.map(([name, kind, index]) => [...encodeName(name), kind, ...uleb(index)])),
-    ),
-    ...section(10, vector(codes)),
-  ];
-  const instance = new wasm.Instance(new wasm.Module(Uint8Array.from(bytes)));
-  const ex = instance.exports as unknown as Omit<JacobianModule, 'layout'>;
+  const exported = {
+    mulMod: FN.mul,
+    sqrMod: FN.sqr,
+    addMod: FN.add,
+    subMod: FN.sub,
+    scaleMod: FN.scale,
+    double: FN.double,
+    add: FN.addJ,
+    addAffine: FN.addA,
+  };
+  const ex = instantiate(functions, exported, 1) as Omit<JacobianModule, 'layout'>;
   const module: JacobianModule = {
     layout,
     memory: ex.memory,
