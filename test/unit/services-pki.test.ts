@@ -14,9 +14,17 @@ import { issueCertificate, revokeCertificate } from '../../src/pki/demo-ca.js';
 import type { DemoCa } from '../../src/pki/demo-ca.js';
 import { PkiError } from '../../src/pki/errors.js';
 import { privateKeyToPkcs8 } from '../../src/pki/keys.js';
+import type { HttpFetcher } from '../../src/pki/revocation.js';
+import { loadTrustStore } from '../../src/pki/trust.js';
+import { verifyFiles } from '../../src/pki/verify.js';
 import { createPkcs12 } from '../../src/pki/pkcs12.js';
 import { verifyTimeStampToken } from '../../src/pki/tsp.js';
-import { createPlatformPki, demoCaDir, pkiSettingsFromEnv } from '../../src/services/pki.js';
+import {
+  createPlatformPki,
+  demoCaDir,
+  pkiSettingsFromEnv,
+  revocationCheck,
+} from '../../src/services/pki.js';
 import type { PkiSettings } from '../../src/services/pki.js';
 
 const V = fileURLToPath(new URL('../../../shared/kz-eds-vectors/', import.meta.url));
@@ -274,4 +282,36 @@ test('an operator TSA key store replaces the demo TSA; a wrong one stops the sta
     ),
     configError('UPP_TSA_P12'),
   );
+});
+
+test('files checked in one batch share the fetched CRL', async () => {
+  const fetched: string[] = [];
+  const crl = new Uint8Array(readFileSync(join(V, 'crl/nca_rsa_test.crl')));
+  const network: HttpFetcher = (url) => {
+    fetched.push(url);
+    if (url === 'http://test.pki.gov.kz/crl/nca_rsa_test.crl') return Promise.resolve(crl);
+    return Promise.reject(new PkiError('revocation.http_error', `unreachable ${url}`));
+  };
+  const at = new Date('2022-09-02T17:00:00Z');
+  const revocation = revocationCheck(
+    { revocation: ['ocsp', 'crl'], ocspUrls: [], crlUrls: [] },
+    { now: () => at },
+    { network },
+  );
+  const reports = await verifyFiles(
+    [
+      join(V, 'certs/individual_valid_sign_2004_rsa.cer'),
+      join(V, 'certs/individual_valid_sign_2004_rsa_auth.cer'),
+    ],
+    { trust: loadTrustStore(join(V, 'ca'), 'custom'), at, revocation },
+  );
+  assert.deepEqual(
+    reports.map((r) => [r.valid, r.signers[0]?.revocation.status, r.signers[0]?.revocation.source]),
+    [
+      [true, 'good', 'crl'],
+      [true, 'good', 'crl'],
+    ],
+  );
+  const crlFetches = fetched.filter((url) => url.endsWith('/nca_rsa_test.crl'));
+  assert.equal(crlFetches.length, 1, fetched.join(' '));
 });
