@@ -1,7 +1,8 @@
 // Streebog, the GOST R 34.11-2012 hash (RFC 6986), 256- and 512-bit. The S, P and L steps are
-// merged into eight 256-entry tables of 64-bit words kept as 32-bit halves, so no BigInt is used.
+// merged into eight 256-entry tables of 64-bit words, applied by generated WebAssembly.
 
 import { PkiError } from '../errors.js';
+import { STREEBOG_MEMORY, streebogEngine, type StreebogEngine } from './streebog-wasm.js';
 
 /** The substitution Pi (RFC 6986, 6.2). */
 const PI = [
@@ -115,9 +116,6 @@ const ROUND_CONSTANTS = [
     '5d80ef9d1891cc86e71da4aa88e12852faf417d5d9b21b9948bc924af11bd720',
 ];
 
-/** A 512-bit value as 16 32-bit limbs, least significant first (word j = limbs 2j, 2j+1). */
-type Block = Uint32Array;
-
 /**
  * LPS_TABLE[((j << 8) | b) * 2 + half]: l applied to Pi(b) placed in byte j of a 64-bit word.
  * Because P is a byte transposition, output word i of LPS(x) is the XOR over j of the entry for
@@ -153,7 +151,7 @@ function buildLpsTable(): Uint32Array {
   return table;
 }
 
-function blockFromBigEndianHex(hex: string): Block {
+function blockFromBigEndianHex(hex: string): Uint32Array {
   const block = new Uint32Array(16);
   for (let limb = 0; limb < 16; limb++) {
     const end = hex.length - limb * 8;
@@ -164,104 +162,12 @@ function blockFromBigEndianHex(hex: string): Block {
 
 const C_BLOCKS = ROUND_CONSTANTS.map(blockFromBigEndianHex);
 
-/** The low and high halves of LPS_TABLE in separate arrays, indexed (j << 8) | b. */
-const LPS_LO = LPS_TABLE.filter((_, i) => i % 2 === 0);
-const LPS_HI = LPS_TABLE.filter((_, i) => i % 2 === 1);
+let engine: StreebogEngine | null = null;
 
-/** out = LPS(x); out and x must be different arrays. */
-function lps(x: Block, out: Block): void {
-  const lo = LPS_LO;
-  const hi = LPS_HI;
-  for (let i = 0; i < 8; i++) {
-    const limb = i >> 2;
-    const shift = (i & 3) << 3;
-    const b0 = ((x[limb] as number) >>> shift) & 0xff;
-    const b1 = 0x100 | (((x[2 + limb] as number) >>> shift) & 0xff);
-    const b2 = 0x200 | (((x[4 + limb] as number) >>> shift) & 0xff);
-    const b3 = 0x300 | (((x[6 + limb] as number) >>> shift) & 0xff);
-    const b4 = 0x400 | (((x[8 + limb] as number) >>> shift) & 0xff);
-    const b5 = 0x500 | (((x[10 + limb] as number) >>> shift) & 0xff);
-    const b6 = 0x600 | (((x[12 + limb] as number) >>> shift) & 0xff);
-    const b7 = 0x700 | (((x[14 + limb] as number) >>> shift) & 0xff);
-    out[2 * i] =
-      (lo[b0] as number) ^
-      (lo[b1] as number) ^
-      (lo[b2] as number) ^
-      (lo[b3] as number) ^
-      (lo[b4] as number) ^
-      (lo[b5] as number) ^
-      (lo[b6] as number) ^
-      (lo[b7] as number);
-    out[2 * i + 1] =
-      (hi[b0] as number) ^
-      (hi[b1] as number) ^
-      (hi[b2] as number) ^
-      (hi[b3] as number) ^
-      (hi[b4] as number) ^
-      (hi[b5] as number) ^
-      (hi[b6] as number) ^
-      (hi[b7] as number);
-  }
-}
-
-/** Scratch space shared by all compressions (the code is synchronous). */
-const scratchK = new Uint32Array(16);
-const scratchS = new Uint32Array(16);
-const scratchT = new Uint32Array(16);
-
-function xorInto(target: Block, a: Block, b: Block): void {
-  for (let i = 0; i < 16; i++) target[i] = (a[i] as number) ^ (b[i] as number);
-}
-
-/** h = g_N(h, m), the compression function. */
-function compress(h: Block, n: Block, m: Block): void {
-  const k = scratchK;
-  const s = scratchS;
-  const t = scratchT;
-  xorInto(t, h, n);
-  lps(t, k);
-  for (let i = 0; i < 16; i++) s[i] = m[i] as number;
-  for (let round = 0; round < 12; round++) {
-    xorInto(t, s, k);
-    lps(t, s);
-    xorInto(t, k, C_BLOCKS[round] as Block);
-    lps(t, k);
-  }
-  for (let i = 0; i < 16; i++) {
-    h[i] = ((h[i] as number) ^ (s[i] as number) ^ (k[i] as number) ^ (m[i] as number)) >>> 0;
-  }
-}
-
-/** acc = (acc + x) mod 2^512. */
-function add512(acc: Block, x: Block): void {
-  let carry = 0;
-  for (let i = 0; i < 16; i++) {
-    const sum = (acc[i] as number) + (x[i] as number) + carry;
-    acc[i] = sum >>> 0;
-    carry = sum > 0xffffffff ? 1 : 0;
-  }
-}
-
-/** acc = (acc + bits) mod 2^512 for a small non-negative bit count. */
-function addBits(acc: Block, bits: number): void {
-  let carry = bits;
-  for (let i = 0; i < 16 && carry !== 0; i++) {
-    const sum = (acc[i] as number) + carry;
-    acc[i] = sum >>> 0;
-    carry = Math.floor(sum / 0x100000000);
-  }
-}
-
-function loadBlock(bytes: Uint8Array, offset: number, out: Block): void {
-  for (let i = 0; i < 16; i++) {
-    const o = offset + 4 * i;
-    out[i] =
-      ((bytes[o] as number) |
-        ((bytes[o + 1] as number) << 8) |
-        ((bytes[o + 2] as number) << 16) |
-        ((bytes[o + 3] as number) << 24)) >>>
-      0;
-  }
+/** The shared WebAssembly engine, created on first use. */
+function sharedEngine(): StreebogEngine {
+  engine ??= streebogEngine(LPS_TABLE, C_BLOCKS);
+  return engine;
 }
 
 export type StreebogSize = 256 | 512;
@@ -273,35 +179,43 @@ export type StreebogSize = 256 | 512;
  */
 export class Streebog {
   private readonly size: StreebogSize;
-  private readonly h = new Uint32Array(16);
-  private readonly n = new Uint32Array(16);
-  private readonly sigma = new Uint32Array(16);
-  private readonly m = new Uint32Array(16);
+  /** h, N and Sigma, copied into the engine's memory for each call (64 bytes each). */
+  private readonly state = new Uint8Array(192);
   private readonly pending = new Uint8Array(64);
   private pendingLength = 0;
   private finished = false;
 
   constructor(size: StreebogSize) {
     this.size = size;
-    if (size === 256) this.h.fill(0x01010101);
+    if (size === 256) this.state.fill(1, 0, 64);
   }
 
   update(data: Uint8Array): this {
     if (this.finished) throw new PkiError('digest.finished', 'Streebog: update after digest');
+    const take = Math.min(64 - this.pendingLength, data.length);
+    if (this.pendingLength + data.length < 64) {
+      this.pending.set(data, this.pendingLength);
+      this.pendingLength += data.length;
+      return this;
+    }
+    const e = sharedEngine();
+    const memory = new Uint8Array(e.memory.buffer);
+    const { h, input, inputBytes } = STREEBOG_MEMORY;
+    memory.set(this.state, h);
     let offset = 0;
     if (this.pendingLength > 0) {
-      const take = Math.min(64 - this.pendingLength, data.length);
-      this.pending.set(data.subarray(0, take), this.pendingLength);
-      this.pendingLength += take;
+      memory.set(this.pending.subarray(0, this.pendingLength), input);
+      memory.set(data.subarray(0, take), input + this.pendingLength);
+      e.absorb(input);
       offset = take;
-      if (this.pendingLength < 64) return this;
-      this.absorb(this.pending, 0);
-      this.pendingLength = 0;
     }
     while (data.length - offset >= 64) {
-      this.absorb(data, offset);
-      offset += 64;
+      const chunk = Math.min(inputBytes, (data.length - offset) & ~63);
+      memory.set(data.subarray(offset, offset + chunk), input);
+      for (let at = 0; at < chunk; at += 64) e.absorb(input + at);
+      offset += chunk;
     }
+    this.state.set(memory.subarray(h, h + 192));
     this.pending.set(data.subarray(offset), 0);
     this.pendingLength = data.length - offset;
     return this;
@@ -310,32 +224,25 @@ export class Streebog {
   digest(): Uint8Array {
     if (this.finished) throw new PkiError('digest.finished', 'Streebog: digest called twice');
     this.finished = true;
-    const last = new Uint8Array(64);
-    last.set(this.pending.subarray(0, this.pendingLength));
-    last[this.pendingLength] = 1;
-    loadBlock(last, 0, this.m);
-    compress(this.h, this.n, this.m);
-    addBits(this.n, this.pendingLength * 8);
-    add512(this.sigma, this.m);
-    const zero = new Uint32Array(16);
-    compress(this.h, zero, this.n);
-    compress(this.h, zero, this.sigma);
-    const out = new Uint8Array(64);
-    for (let i = 0; i < 16; i++) {
-      const w = this.h[i] as number;
-      out[4 * i] = w & 0xff;
-      out[4 * i + 1] = (w >>> 8) & 0xff;
-      out[4 * i + 2] = (w >>> 16) & 0xff;
-      out[4 * i + 3] = w >>> 24;
-    }
+    const e = sharedEngine();
+    const memory = new Uint8Array(e.memory.buffer);
+    const { h, n, sigma, zero, spare } = STREEBOG_MEMORY;
+    memory.set(this.state, h);
+    // The last, possibly empty, part padded with a single 1 bit then zeros.
+    memory.fill(0, spare, spare + 64);
+    memory.set(this.pending.subarray(0, this.pendingLength), spare);
+    memory[spare + this.pendingLength] = 1;
+    e.compress(h, n, spare);
+    e.add512(sigma, spare);
+    memory.fill(0, spare, spare + 64);
+    const bits = this.pendingLength * 8;
+    memory[spare] = bits & 0xff;
+    memory[spare + 1] = bits >>> 8;
+    e.add512(n, spare);
+    e.compress(h, zero, n);
+    e.compress(h, zero, sigma);
+    const out = memory.slice(h, h + 64);
     return this.size === 512 ? out : out.slice(32);
-  }
-
-  private absorb(bytes: Uint8Array, offset: number): void {
-    loadBlock(bytes, offset, this.m);
-    compress(this.h, this.n, this.m);
-    addBits(this.n, 512);
-    add512(this.sigma, this.m);
   }
 }
 
