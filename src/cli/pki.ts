@@ -212,6 +212,9 @@ function describeSigner(signer: SignerReport, index: number): string[] {
     c ? `    certificate ${c.serial}, valid ${c.notBefore} to ${c.notAfter}` : '',
     `    signature ${ok(signer.signatureValid)}; time ${ok(signer.timeValid)}` +
       (signer.signingTime ? ` (signed ${signer.signingTime})` : ''),
+    signer.timestamp
+      ? `    time-stamp ${signer.timestamp.time} ${signer.timestamp.valid ? 'ok' : 'FAILED'}`
+      : '',
     `    chain ${chain}`,
     `    revocation ${signer.revocation.status} (${signer.revocation.source})` +
       (signer.revocation.revokedAt ? `, revoked ${signer.revocation.revokedAt}` : ''),

@@ -559,7 +559,8 @@ test('demo PKI: demo-ca, issue, sign, verify good, revoke, verify revoked', asyn
   const app = Fastify({ logger: false });
   app.addSchema(problemSchema);
   app.setErrorHandler(handleError);
-  await app.register(pkiRoutes, { pki: await createPlatformPki(settings, systemClock) });
+  const platform = await createPlatformPki(settings, systemClock);
+  await app.register(pkiRoutes, { pki: platform });
   await app.listen({ host: '127.0.0.1', port });
   try {
     const overHttp = await verifyJson([target.file, '--trust', trustDir], env);
@@ -571,6 +572,17 @@ test('demo PKI: demo-ca, issue, sign, verify good, revoke, verify revoked', asyn
     });
     const stillGood = await verifyJson([signatures[0]?.file ?? '', '--trust', trustDir], env);
     assert.equal(stillGood.code, 0);
+    const token = join(work, 'receipt.tsr');
+    writeFileSync(token, platform.timestamp(readFileSync(data)));
+    const stamped = await verifyJson([token, '--trust', trustDir], env);
+    assert.equal(stamped.code, 0, JSON.stringify(stamped.reports[0]?.signers[0]?.errors));
+    assert.equal(stamped.reports[0]?.kind, 'timestamp-token');
+    // The demo responder does not know its TSA certificate: the CRL answers instead.
+    assert.deepEqual(stamped.reports[0]?.signers[0]?.revocation, {
+      status: 'good',
+      source: 'crl',
+      revokedAt: null,
+    });
   } finally {
     await app.close();
   }
