@@ -2,10 +2,14 @@
 // figures and writes each to bench/results/<name>.json with the machine's description.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { describeMachine } from './machine.js';
+import { benchGost } from './gost.js';
+import { benchPki } from './pki.js';
 import { benchStartup } from './startup.js';
 
 const BENCHMARKS: Record<string, () => Promise<object>> = {
   startup: benchStartup,
+  pki: benchPki,
+  gost: benchGost,
 };
 
 const requested = process.argv.slice(2);

@@ -8,6 +8,7 @@ import { grantAdministrator } from '../services/participants.js';
 import { systemClock } from '../domain/time.js';
 import { migrate } from '../store/migrate.js';
 import { openDatabase } from '../store/open.js';
+import { pkiCommand, signCommand, verifyCommand } from './pki.js';
 import { serve } from './serve.js';
 
 type Command = (args: string[]) => Promise<number>;
@@ -20,6 +21,13 @@ commands:
   audit verify [--count N --hash H]
                              walk the audit-log hash chain; with a published checkpoint,
                              also prove the chain still contains it
+  verify FILE... [--data FILE] [--at ISO-8601] [--trust DIR] [--crl FILE]... [--ocsp FILE]...
+         [--revocation ocsp,crl|none] [--json]
+                             check CMS, XML, certificates, CRLs, OCSP responses, time-stamps
+  sign --p12 FILE --password P --data FILE [--detached] [--out FILE]
+                             sign a file; DER CMS to stdout or --out
+  pki demo-ca | issue ... | revoke SERIAL | list
+                             the demo PKI (refused when NODE_ENV=production)
   admin grant --iin IIN --name NAME
                              make a person an administrator of the authorized body
   help                       this text
@@ -41,6 +49,9 @@ const COMMANDS: Record<string, Command> = {
   },
   audit: auditCommand,
   admin: adminCommand,
+  verify: verifyCommand,
+  sign: signCommand,
+  pki: pkiCommand,
   help: async () => {
     console.log(USAGE);
     return 0;

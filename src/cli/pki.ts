@@ -146,50 +146,6 @@ function customTrust(dir: string): TrustStore {
   }
 }
 
-/**
- * A trust anchor is trusted by configuration, not by its issuer: it has no CRL or OCSP to ask.
- * The verifier reports `revocation.unavailable` for a self-signed anchor given as input; such a
- * signer is judged without revocation, as with `--revocation none`.
- */
-function judgeAnchorsWithoutRevocation(
-  report: VerificationReport,
-  trust: TrustStore,
-): VerificationReport {
-  if (report.kind !== 'certificate') return report;
-  let changed = false;
-  const signers = report.signers.map((signer): SignerReport => {
-    const certificate = signer.certificate;
-    const anchor =
-      certificate !== null &&
-      signer.chain.trusted &&
-      trust.roots.some(
-        (root) =>
-          root.serialHex === certificate.serial &&
-          root.notAfter.toISOString() === certificate.notAfter &&
-          root.selfIssued,
-      );
-    if (!anchor || signer.revocation.source !== 'none') return signer;
-    changed = true;
-    return {
-      ...signer,
-      revocation: { status: 'unknown', source: 'trust-anchor', revokedAt: null },
-      errors: signer.errors.filter((e) => e.code !== 'revocation.unavailable'),
-    };
-  });
-  if (!changed) return report;
-  const valid =
-    signers.length > 0 &&
-    signers.every(
-      (s) =>
-        s.signatureValid &&
-        s.timeValid &&
-        s.chain.trusted &&
-        (s.timestamp === null || s.timestamp.valid) &&
-        s.errors.length === 0,
-    );
-  return { ...report, signers, valid };
-}
-
 function describeSigner(signer: SignerReport, index: number): string[] {
   const c = signer.certificate;
   const who = c
@@ -278,14 +234,12 @@ export async function verifyCommand(args: string[]): Promise<number> {
     }
     const content =
       values.data === undefined ? undefined : readInput(values.data, MAX_VERIFY_FILE_BYTES, 'data');
-    const reports = (
-      await verifyFiles(positionals, {
-        trust,
-        at,
-        revocation,
-        ...(content === undefined ? {} : { content }),
-      })
-    ).map((report) => judgeAnchorsWithoutRevocation(report, trust));
+    const reports = await verifyFiles(positionals, {
+      trust,
+      at,
+      revocation,
+      ...(content === undefined ? {} : { content }),
+    });
     if (values.json === true) {
       const output = reports.length === 1 ? reports[0] : reports;
       console.log(JSON.stringify(output, null, 2));

@@ -72,6 +72,9 @@ export async function buildApp(
       return typeof offered === 'string' && REQUEST_ID.test(offered) ? offered : randomUUID();
     },
     return503OnClosing: true,
+    frameworkErrors: (error, request, reply) => {
+      handleError(error, request, reply);
+    },
     ajv: { customOptions: { removeAdditional: false, allErrors: false } },
   });
   app.decorate('ctx', ctx);

@@ -65,6 +65,7 @@ const FASTIFY_CODES: Record<string, { status: number; code: string; detail?: str
     detail: 'the body is not valid JSON',
   },
   FST_ERR_VALIDATION: { status: 400, code: 'request.invalid' },
+  FST_ERR_BAD_URL: { status: 400, code: 'request.bad_url', detail: 'the URL is not well formed' },
 };
 
 export function sendProblem(

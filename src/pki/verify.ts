@@ -146,6 +146,12 @@ export async function revocationOf(
   const none = { status: 'unknown' as const, source: 'none', revokedAt: null };
   const checker = options.revocation ?? 'none';
   if (checker === 'none') return none;
+  // An anchor is trusted by configuration and has no issuer to ask; a foreign chain's status is
+  // part of what the Trusted Third Party confirms.
+  if (path?.trusted === true && path.chain.length === 1) {
+    return { status: 'unknown', source: 'trust-anchor', revokedAt: null };
+  }
+  if (path?.ttp === 'confirmed') return { status: 'good', source: 'ttp', revokedAt: null };
   const [leaf, issuer] = path?.chain ?? [];
   if (leaf === undefined || issuer === undefined) {
     errors.push({ code: 'revocation.unavailable', message: 'no issuer to check revocation with' });

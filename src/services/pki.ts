@@ -22,7 +22,13 @@ import { parseOcspResponse } from '../pki/ocsp.js';
 import { openPkcs12 } from '../pki/pkcs12.js';
 import { createHttpFetcher, RevocationChecker } from '../pki/revocation.js';
 import type { HttpFetcher, RevocationSource } from '../pki/revocation.js';
-import { createTrustStore, loadTrustStore, trustStoreFromConfig, TRUST_ENV } from '../pki/trust.js';
+import {
+  ConfirmedForeignCas,
+  createTrustStore,
+  loadTrustStore,
+  trustStoreFromConfig,
+  TRUST_ENV,
+} from '../pki/trust.js';
 import type { TrustKind, TrustStore } from '../pki/trust.js';
 import { TimeStampAuthority } from '../pki/tsp.js';
 import { verifyCms } from '../pki/verify.js';
@@ -59,6 +65,8 @@ export interface PkiSettings {
   tsaPassword?: string;
   productionTrustDir?: string;
   testTrustDir?: string;
+  /** SHA-256 fingerprints of foreign (EAEU) CAs the Trusted Third Party confirms. */
+  confirmedForeignCas?: string[];
 }
 
 /** The variables pkiSettingsFromEnv reads; the README's configuration table lists the same. */
@@ -71,6 +79,7 @@ export const PKI_VARIABLES = {
   crlUrls: 'UPP_PKI_CRL_URLS',
   tsaP12: 'UPP_TSA_P12',
   tsaPassword: 'UPP_TSA_PASSWORD',
+  confirmedForeignCas: TRUST_ENV.confirmedForeignCas,
 } as const;
 
 const REVOCATION_SOURCES: readonly RevocationSource[] = ['ocsp', 'crl'];
@@ -91,6 +100,18 @@ function isHttpUrl(raw: string): boolean {
   } catch {
     return false;
   }
+}
+
+function fingerprintList(env: Env, variable: string): string[] {
+  const items = list(env[variable]).map((item) => item.replace(/:/g, '').toLowerCase());
+  if (!items.every((item) => /^[0-9a-f]{64}$/.test(item))) {
+    throw new ConfigError(
+      variable,
+      'comma-separated SHA-256 fingerprints (hex)',
+      env[variable] ?? '',
+    );
+  }
+  return items;
 }
 
 function urlList(env: Env, variable: string): string[] {
@@ -171,6 +192,7 @@ export function pkiSettingsFromEnv(
     trust,
     revocation: revocationSetting(env),
     ocspUrls: urlList(env, PKI_VARIABLES.ocspUrls),
+    confirmedForeignCas: fingerprintList(env, PKI_VARIABLES.confirmedForeignCas),
     crlUrls: urlList(env, PKI_VARIABLES.crlUrls),
     ...(tsaP12 === undefined ? {} : { tsaP12, tsaPassword }),
     ...(productionTrustDir === undefined ? {} : { productionTrustDir }),
@@ -433,6 +455,7 @@ export async function createPlatformPki(
   }
   const revocation = revocationCheck(settings, clock, demoCa === undefined ? {} : { demoCa });
   const trust = loaded.trust;
+  const ttp = new ConfirmedForeignCas(settings.confirmedForeignCas ?? []);
   const pki: PlatformPki = {
     trust,
     demoCa,
@@ -440,6 +463,7 @@ export async function createPlatformPki(
     verifyCms: (cms, options) =>
       verifyCms(cms, {
         trust,
+        ttp,
         revocation,
         at: options.at,
         ...(options.content === undefined ? {} : { content: options.content }),

@@ -52,6 +52,14 @@ describeEachDatabase('HTTP basics', (fresh) => {
     assert.equal(body.requestId, response.headers['x-request-id']);
   });
 
+  test('a malformed URL is a 400 problem, not a framework error', async () => {
+    const { app } = await migratedApp();
+    const response = await app.inject('/pki/ocsp/%E0%A4%A');
+    assert.equal(response.statusCode, 400);
+    assert.equal(response.headers['content-type'], PROBLEM);
+    assert.equal(response.json().code, 'request.bad_url');
+  });
+
   test('a known path asked with the wrong method is a 405 naming the allowed ones', async () => {
     const { app } = await migratedApp();
     const response = await app.inject({ method: 'DELETE', url: '/health' });
