@@ -484,6 +484,44 @@ describeEachDatabase('participants and login', (fresh) => {
     assert.equal(denied.json().code, 'signer.role_missing');
   });
 
+  test('a person who heads two participants chooses whom they act for', async () => {
+    const t = await setup();
+    const ca = t.pki.demoCa!;
+    const first = await registerCompany(t);
+    const secondBin = newBin();
+    const sign2 = demoKey(ca, {
+      role: 'first_head',
+      iin: first.headIin,
+      bin: secondBin,
+      purpose: 'sign',
+      alg: 'gost2015',
+    });
+    const payload = legalEntity(secondBin, await nonce(t.app));
+    const second = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/participants',
+      payload: { payload, signature: sign(sign2, payload, t.clock.now()) },
+    });
+    assert.equal(second.statusCode, 201);
+    const token = await logIn(t.app, first.head.auth, t.clock.now());
+    const me = async () =>
+      (await t.app.inject({ url: '/api/v1/auth/me', headers: bearer(token) })).json();
+    assert.equal((await me()).actingParticipantId, null, 'two participants: the user chooses');
+
+    const act = (participantId: string) =>
+      t.app.inject({
+        method: 'PUT',
+        url: '/api/v1/auth/session/acting',
+        headers: bearer(token),
+        payload: { participantId },
+      });
+    assert.equal((await act(second.json().participantId)).statusCode, 204);
+    assert.equal((await me()).actingParticipantId, second.json().participantId);
+    const stranger = await registerCompany(t);
+    const refused = await act(stranger.participantId);
+    assert.equal(refused.json().code, 'access.not_member');
+  });
+
   test('a branch links to its registered head organisation', async () => {
     const t = await setup();
     const ca = t.pki.demoCa!;
