@@ -1,6 +1,7 @@
 // One call for the CLI and the API: verifies CMS messages, time-stamps, certificates, CRLs,
 // OCSP responses (and XML through pki/xml) into the report `upp verify --json` prints.
 import { readFile, stat } from 'node:fs/promises';
+import { canonicalJson } from '../domain/canonical-json.js';
 import { decodeBer, TAG } from './ber.js';
 import type { BerNode } from './ber.js';
 import { parseCertificate, sameName } from './certificate.js';
@@ -295,6 +296,7 @@ export type InputKind =
   | 'ocsp-response'
   | 'pkcs12'
   | 'xml'
+  | 'receipt'
   | 'unknown';
 
 const isOid = (node: BerNode | undefined): boolean => node?.tag === TAG.oid;
@@ -303,6 +305,7 @@ const isOid = (node: BerNode | undefined): boolean => node?.tag === TAG.oid;
 export function detectKind(input: Uint8Array | string): InputKind {
   const text = typeof input === 'string' ? input : Buffer.from(input.subarray(0, 64)).toString();
   if (/^\s*(<\?xml|<[A-Za-z_])/.test(text.replace(/^\uFEFF/, ''))) return 'xml';
+  if (/^\s*\{/.test(text)) return 'receipt';
   let root: BerNode;
   try {
     root = decodeBer(toDer(input, undefined, 'input.malformed'), 'input.malformed');
@@ -497,6 +500,96 @@ async function verifyOcspInput(
   }
 }
 
+/** Largest platform receipt read: a few kilobytes of JSON and two signatures in practice. */
+export const MAX_RECEIPT_BYTES = 1024 * 1024;
+
+function receiptPart(value: unknown, name: string): Uint8Array {
+  if (typeof value !== 'string' || !/^[A-Za-z0-9+/]+={0,2}$/.test(value)) {
+    throw new PkiError('receipt.malformed', `platform.${name} is not base64`);
+  }
+  return new Uint8Array(Buffer.from(value, 'base64'));
+}
+
+/** Splits a receipt into the canonical bytes of its body and the platform's two signatures. */
+function readReceipt(input: Uint8Array | string): {
+  canonical: Uint8Array;
+  signature: Uint8Array;
+  token: Uint8Array;
+} {
+  const size = typeof input === 'string' ? Buffer.byteLength(input) : input.length;
+  if (size > MAX_RECEIPT_BYTES) {
+    throw new PkiError('receipt.too_large', `a receipt is at most ${MAX_RECEIPT_BYTES} bytes`);
+  }
+  let receipt: unknown;
+  let canonical: string;
+  try {
+    const text =
+      typeof input === 'string' ? input : new TextDecoder('utf-8', { fatal: true }).decode(input);
+    receipt = JSON.parse(text);
+    if (typeof receipt !== 'object' || receipt === null || Array.isArray(receipt)) {
+      throw new TypeError('not an object');
+    }
+    const body = Object.entries(receipt).filter(([key]) => key !== 'platform');
+    canonical = canonicalJson(Object.fromEntries(body));
+  } catch {
+    throw new PkiError('receipt.malformed', 'a receipt is a JSON object');
+  }
+  const platform = (receipt as { platform?: unknown }).platform;
+  if (typeof platform !== 'object' || platform === null) {
+    throw new PkiError('receipt.malformed', 'the receipt has no platform signatures');
+  }
+  const parts = platform as { signature?: unknown; timestampToken?: unknown };
+  return {
+    canonical: new TextEncoder().encode(canonical),
+    signature: receiptPart(parts.signature, 'signature'),
+    token: receiptPart(parts.timestampToken, 'timestampToken'),
+  };
+}
+
+/**
+ * A platform receipt: the platform's CMS over the canonical JSON (RFC 8785) of the receipt
+ * without its `platform` member, and the RFC 3161 token over the same bytes. The platform key is
+ * checked at the stamped time, so a receipt stays verifiable after that key expires.
+ */
+async function verifyReceiptInput(
+  input: Uint8Array | string,
+  options: VerifyInputOptions,
+): Promise<VerificationReport> {
+  const file = options.file ?? null;
+  try {
+    const { canonical, signature, token } = readReceipt(input);
+    const stamp = verifyTimeStampToken(token, { data: canonical });
+    if (stamp.tsaCertificate === undefined) {
+      throw new PkiError('timestamp.no_tsa_certificate', 'the token does not carry its TSA');
+    }
+    const tsa = await certificateEntry(
+      stamp.tsaCertificate,
+      stamp.valid,
+      stamp.time,
+      options,
+      [...stamp.certificates],
+      stamp.errors,
+    );
+    const platform = await verifyCms(signature, {
+      ...options,
+      content: canonical,
+      at: stamp.time,
+      purpose: undefined,
+    });
+    const timestamp = { time: iso(stamp.time), valid: stamp.valid };
+    return {
+      file,
+      kind: 'receipt',
+      valid: platform.valid && tsa.valid,
+      signers: [...platform.signers, { ...tsa.report, timestamp }],
+      ...(platform.errors === undefined ? {} : { errors: platform.errors }),
+    };
+  } catch (error) {
+    if (!(error instanceof PkiError)) throw error;
+    return failed(file, 'receipt', error);
+  }
+}
+
 /** Verifies one input of any supported kind; never throws for bad input. */
 export async function verifyInput(
   input: Uint8Array | string,
@@ -518,6 +611,8 @@ export async function verifyInput(
       return verifyOcspInput(input, options);
     case 'xml':
       return verifyXml(input, options);
+    case 'receipt':
+      return verifyReceiptInput(input, options);
     case 'pkcs12':
       return failed(file, kind, new PkiError('input.key_store', 'a key store is not a signature'));
     default:

@@ -1,0 +1,136 @@
+// Receipts for accepted signed documents: when the platform received what, signed by whom, sealed
+// with the platform's signature and an RFC 3161 time-stamp so anyone can check it offline.
+import { randomUUID } from 'node:crypto';
+import { canonicalJson } from '../domain/canonical-json.js';
+import { UppError } from '../domain/errors.js';
+import { toAstanaIso } from '../domain/time.js';
+import type { SignerReport, VerificationReport } from '../pki/verify.js';
+import type { Queryable } from '../store/database.js';
+import type { PlatformPki } from './pki.js';
+
+/** Names the receipt layout; a verifier reads `platform` and the canonical rest, whatever it is. */
+export const RECEIPT_FORMAT = 'upp.receipt/1';
+
+export interface ReceiptSigner {
+  commonName: string | null;
+  iin: string | null;
+  bin: string | null;
+  serial: string;
+  algorithm: string;
+}
+
+export interface ReceiptFile {
+  position: number;
+  name: string;
+  size: number;
+  sha256: string;
+}
+
+export interface ReceiptBody {
+  format: typeof RECEIPT_FORMAT;
+  receiptId: string;
+  documentId: string;
+  action: string;
+  /** Astana time with its offset, e.g. 2026-03-02T09:00:00.000+05:00. */
+  receivedAt: string;
+  receivedAtUtc: string;
+  /** SHA-256 (hex) of the canonical payload the signer signed. */
+  sha256: string;
+  files: ReceiptFile[];
+  signer: ReceiptSigner;
+}
+
+export interface Receipt extends ReceiptBody {
+  platform: {
+    /** Base64 of the platform's detached CMS over the canonical JSON of the body. */
+    signature: string;
+    /** Base64 of the RFC 3161 token over the same bytes. */
+    timestampToken: string;
+  };
+}
+
+export type ReceiptPki = Pick<PlatformPki, 'signAsPlatform' | 'timestamp'>;
+
+export function receiptSigner(
+  certificate: NonNullable<SignerReport['certificate']>,
+): ReceiptSigner {
+  return {
+    commonName: certificate.subject.commonName,
+    iin: certificate.subject.iin,
+    bin: certificate.subject.bin,
+    serial: certificate.serial,
+    algorithm: certificate.algorithm,
+  };
+}
+
+/** The bytes the platform signs and time-stamps: the receipt without its `platform` member. */
+export function receiptBytes(receipt: ReceiptBody | Receipt): Uint8Array {
+  const body = Object.entries(receipt).filter(([key]) => key !== 'platform');
+  return new TextEncoder().encode(canonicalJson(Object.fromEntries(body)));
+}
+
+/** Signs and time-stamps a receipt body. */
+export function sealReceipt(pki: ReceiptPki, body: ReceiptBody): Receipt {
+  const bytes = receiptBytes(body);
+  return {
+    ...body,
+    platform: {
+      signature: Buffer.from(pki.signAsPlatform(bytes)).toString('base64'),
+      timestampToken: Buffer.from(pki.timestamp(bytes)).toString('base64'),
+    },
+  };
+}
+
+interface SignedDocumentRow {
+  action: string;
+  payload_sha256: string;
+  report: VerificationReport;
+  received_at: Date;
+}
+
+/**
+ * Issues the receipt of a stored signed document (storeSignedDocument) inside the caller's
+ * transaction, so a document and its receipt exist together or not at all. Any signed action
+ * may call it; `files` lists the files the document covers, in order.
+ */
+export async function issueReceipt(
+  tx: Queryable,
+  pki: ReceiptPki,
+  clock: { now(): Date },
+  request: { documentId: string; files?: ReceiptFile[] },
+): Promise<Receipt> {
+  const found = await tx.query<SignedDocumentRow>(
+    'SELECT action, payload_sha256, report, received_at FROM signed_document WHERE id = $1',
+    [request.documentId],
+  );
+  const row = found.rows[0];
+  const certificate = row?.report.signers[0]?.certificate;
+  if (row === undefined || certificate === undefined || certificate === null) {
+    throw new UppError('document.not_found', 404, 'no signed document to issue a receipt for');
+  }
+  const receipt = sealReceipt(pki, {
+    format: RECEIPT_FORMAT,
+    receiptId: randomUUID(),
+    documentId: request.documentId,
+    action: row.action,
+    receivedAt: toAstanaIso(row.received_at),
+    receivedAtUtc: row.received_at.toISOString(),
+    sha256: row.payload_sha256,
+    files: request.files ?? [],
+    signer: receiptSigner(certificate),
+  });
+  await tx.query(
+    `INSERT INTO receipt (id, signed_document_id, receipt, issued_at) VALUES ($1, $2, $3, $4)`,
+    [receipt.receiptId, request.documentId, JSON.stringify(receipt), clock.now()],
+  );
+  return receipt;
+}
+
+/** The receipt issued for a signed document, if any. */
+export async function receiptOf(db: Queryable, documentId: string): Promise<Receipt | undefined> {
+  const found = await db.query<{ receipt: Receipt }>(
+    'SELECT receipt FROM receipt WHERE signed_document_id = $1',
+    [documentId],
+  );
+  return found.rows[0]?.receipt;
+}

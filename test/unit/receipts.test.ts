@@ -1,0 +1,184 @@
+// Platform receipts: sealed with the platform signature and an RFC 3161 token over the canonical
+// body, checked offline by `upp verify` (kind 'receipt'); any change to a sealed receipt shows.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import fc from 'fast-check';
+import { verifyCommand } from '../../src/cli/pki.js';
+import { canonicalJson } from '../../src/domain/canonical-json.js';
+import { fixedClock } from '../../src/domain/time.js';
+import { PkiError } from '../../src/pki/errors.js';
+import { verifyTimeStampToken } from '../../src/pki/tsp.js';
+import { detectKind, verifyInput } from '../../src/pki/verify.js';
+import { createPlatformPki, pkiSettingsFromEnv } from '../../src/services/pki.js';
+import type { PlatformPki } from '../../src/services/pki.js';
+import { RECEIPT_FORMAT, receiptBytes, sealReceipt } from '../../src/services/receipts.js';
+import type { Receipt, ReceiptBody } from '../../src/services/receipts.js';
+
+const work = mkdtempSync(join(tmpdir(), 'upp-receipts-'));
+after(() => rmSync(work, { recursive: true, force: true }));
+const env = { NODE_ENV: 'test', UPP_DATA_DIR: work, UPP_PKI_TRUST: 'demo' };
+const clock = fixedClock('2026-03-02T04:00:00.000Z');
+let pki: PlatformPki;
+
+before(async () => {
+  const settings = pkiSettingsFromEnv(env, {
+    nodeEnv: 'test',
+    dataDir: work,
+    publicBaseUrl: 'http://127.0.0.1:9',
+  });
+  pki = await createPlatformPki(settings, clock);
+});
+
+function body(overrides: Partial<ReceiptBody> = {}): ReceiptBody {
+  return {
+    format: RECEIPT_FORMAT,
+    receiptId: '7d1f3f0e-2a4b-4c8e-9f00-1b2c3d4e5f60',
+    documentId: '0b9e0f5a-6c1d-4e2f-8a3b-4c5d6e7f8091',
+    action: 'document.sign',
+    receivedAt: '2026-03-02T09:00:00.000+05:00',
+    receivedAtUtc: '2026-03-02T04:00:00.000Z',
+    sha256: 'a'.repeat(64),
+    files: [{ position: 1, name: 'Шарт №12 — келісім.pdf', size: 1234, sha256: 'b'.repeat(64) }],
+    signer: {
+      commonName: 'САПАРОВ ЕРЛАН',
+      iin: '870412300013',
+      bin: null,
+      serial: '0a1b',
+      algorithm: 'rsa',
+    },
+    ...overrides,
+  };
+}
+
+interface Report {
+  kind: string;
+  valid: boolean;
+  errors?: { code: string }[];
+  signers: { errors: { code: string }[]; timestamp: { valid: boolean } | null }[];
+}
+
+/** Runs `upp verify FILE --json` in-process with the demo trust of this test's data dir. */
+async function verifyReceiptFile(receipt: unknown): Promise<{ code: number; report: Report }> {
+  const path = join(work, `receipt-${Math.random().toString(36).slice(2)}.json`);
+  writeFileSync(path, typeof receipt === 'string' ? receipt : JSON.stringify(receipt, null, 2));
+  const saved = { ...process.env };
+  const out: string[] = [];
+  const log = console.log;
+  console.log = (...parts: unknown[]) => out.push(parts.join(' '));
+  Object.assign(process.env, env);
+  try {
+    const code = await verifyCommand([path, '--json']);
+    return { code, report: JSON.parse(out.join('\n')) as Report };
+  } finally {
+    console.log = log;
+    for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
+    Object.assign(process.env, saved);
+  }
+}
+
+const allCodes = (report: Report) => [
+  ...(report.errors ?? []).map((e) => e.code),
+  ...report.signers.flatMap((s) => s.errors.map((e) => e.code)),
+];
+
+test('the platform signs and time-stamps the canonical JSON of the body', () => {
+  const receipt = sealReceipt(pki, body());
+  const bytes = receiptBytes(receipt);
+  assert.equal(new TextDecoder().decode(bytes), canonicalJson(body()));
+  const stamp = verifyTimeStampToken(Buffer.from(receipt.platform.timestampToken, 'base64'), {
+    data: bytes,
+  });
+  assert.equal(stamp.valid, true, JSON.stringify(stamp.errors));
+  assert.equal(stamp.time.toISOString(), clock.now().toISOString());
+});
+
+test('upp verify checks a receipt offline: kind receipt, valid, exit 0', async () => {
+  const receipt = sealReceipt(pki, body());
+  assert.equal(detectKind(JSON.stringify(receipt)), 'receipt');
+  const { code, report } = await verifyReceiptFile(receipt);
+  assert.equal(report.kind, 'receipt');
+  assert.deepEqual(allCodes(report), []);
+  assert.equal(report.valid, true);
+  assert.equal(code, 0);
+  assert.equal(report.signers.length, 2, 'the platform signer and the time-stamp authority');
+  assert.equal(report.signers[1]?.timestamp?.valid, true);
+});
+
+test('a changed receipt fails: body, signature or token', async () => {
+  const receipt = sealReceipt(pki, body());
+  const other = sealReceipt(pki, body({ sha256: 'c'.repeat(64) }));
+  const tampered: [string, Receipt][] = [
+    ['time', { ...receipt, receivedAt: '2026-03-01T09:00:00.000+05:00' }],
+    ['file hash', { ...receipt, files: [{ ...receipt.files[0]!, sha256: 'd'.repeat(64) }] }],
+    ['signer', { ...receipt, signer: { ...receipt.signer, iin: '870412300021' } }],
+    [
+      'token of another receipt',
+      {
+        ...receipt,
+        platform: { ...receipt.platform, timestampToken: other.platform.timestampToken },
+      },
+    ],
+    [
+      'signature of another receipt',
+      { ...receipt, platform: { ...receipt.platform, signature: other.platform.signature } },
+    ],
+  ];
+  for (const [what, changed] of tampered) {
+    const { code, report } = await verifyReceiptFile(changed);
+    assert.equal(report.kind, 'receipt', what);
+    assert.equal(report.valid, false, what);
+    assert.equal(code, 1, what);
+    assert.ok(allCodes(report).length > 0, `${what}: the report names what failed`);
+  }
+  const { report } = await verifyReceiptFile({ ...receipt, receivedAt: 'changed' });
+  assert.ok(allCodes(report).includes('timestamp.imprint_mismatch'), allCodes(report).join());
+});
+
+test('malformed receipts are refused with receipt.malformed', async () => {
+  const receipt = sealReceipt(pki, body());
+  const inputs = [
+    '{"not": "closed"',
+    JSON.stringify({ ...receipt, platform: undefined }),
+    JSON.stringify({ ...receipt, platform: { signature: '***', timestampToken: 'AA==' } }),
+    '{"platform": 1}',
+  ];
+  for (const input of inputs) {
+    const { code, report } = await verifyReceiptFile(input);
+    assert.equal(code, 1);
+    assert.deepEqual(allCodes(report), ['receipt.malformed'], input);
+  }
+});
+
+test('fuzz: mutated receipts give a report and never throw', async () => {
+  const trust = pki.trust;
+  const sealed = JSON.stringify(sealReceipt(pki, body()));
+  let tried = 0;
+  await fc.assert(
+    fc.asyncProperty(
+      fc.oneof(
+        fc
+          .tuple(fc.nat({ max: sealed.length - 1 }), fc.string({ maxLength: 4 }))
+          .map(([at, insert]) => sealed.slice(0, at) + insert + sealed.slice(at + insert.length)),
+        fc.nat({ max: sealed.length }).map((at) => sealed.slice(0, at)),
+        fc.json().map((json) => `{"platform":${json}}`),
+      ),
+      async (input) => {
+        tried += 1;
+        try {
+          const report = await verifyInput(input, { trust, at: clock.now(), revocation: 'none' });
+          if (report.valid) {
+            const parsed = JSON.parse(input) as Receipt;
+            assert.deepEqual(receiptBytes(parsed), receiptBytes(JSON.parse(sealed) as Receipt));
+          }
+        } catch (error) {
+          assert.ok(error instanceof PkiError, String(error));
+        }
+      },
+    ),
+    { numRuns: 300 },
+  );
+  console.log(`fuzz receipt: ${tried} inputs`);
+});
