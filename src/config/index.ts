@@ -17,6 +17,8 @@ export interface Config {
   calendarDir: string | undefined;
   publicBaseUrl: string;
   metricsToken: string | undefined;
+  uploadMaxBytes: number;
+  uploadExpiryHours: number;
 }
 
 export class ConfigError extends Error {
@@ -192,6 +194,20 @@ export const VARIABLES = {
     fallback: undefined,
     parse: (raw: string) => (/^[\x21-\x7e]{16,256}$/.test(raw) ? raw : undefined),
     description: 'when set, GET /metrics requires "Authorization: Bearer <token>"',
+  },
+  uploadMaxBytes: {
+    name: 'UPP_UPLOAD_MAX_BYTES',
+    accepts: 'an integer number of bytes from 1 to 1099511627776',
+    fallback: 2_147_483_648,
+    parse: integer(1, 1_099_511_627_776),
+    description: 'largest file one upload may carry (larger: 413 upload.too_large)',
+  },
+  uploadExpiryHours: {
+    name: 'UPP_UPLOAD_EXPIRY_HOURS',
+    accepts: 'an integer from 1 to 720',
+    fallback: 24,
+    parse: integer(1, 720),
+    description: 'hours an unfinished upload may be resumed before its bytes are deleted',
   },
 } satisfies { [K in keyof Config]: Variable<Config[K]> };
 
