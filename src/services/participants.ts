@@ -293,7 +293,7 @@ async function actingParticipant(
  * signer is the session's user, acting for the participant, allowed by the policy; then `work`
  * runs in the same transaction that spends the nonce and stores the document.
  */
-async function signedAction<T>(
+export async function signedAction<T>(
   ctx: ParticipantContext,
   session: Session,
   request: SignedRequest,
