@@ -17,6 +17,7 @@ import { handleError, problemSchema, sendProblem } from './problem.js';
 import type { PlatformPki } from '../services/pki.js';
 import { auditRoutes } from './routes/audit.js';
 import { authRoutes } from './routes/auth.js';
+import { documentRoutes } from './routes/documents.js';
 import { participantRoutes } from './routes/participants.js';
 import { pkiRoutes } from './routes/pki.js';
 import { systemRoutes } from './routes/system.js';
@@ -123,6 +124,7 @@ export async function buildApp(
   await app.register(auditRoutes, { prefix: '/api/v1' });
   await app.register(authRoutes, { prefix: '/api/v1' });
   await app.register(participantRoutes, { prefix: '/api/v1' });
+  await app.register(documentRoutes, { prefix: '/api/v1' });
   await app.register(pkiRoutes, { pki: ctx.pki });
   return app;
 }
