@@ -49,6 +49,8 @@ export interface DocumentView {
   content: Record<string, unknown> | null;
 }
 
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
 /** A name a file may carry: no path, no control characters, not a dot name. */
 export function checkFileName(name: string): void {
   const bad =
@@ -58,7 +60,8 @@ export function checkFileName(name: string): void {
     name === '..' ||
     /[/\\]/.test(name) ||
     // eslint-disable-next-line no-control-regex
-    /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/.test(name);
+    /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/.test(name) ||
+    LONE_SURROGATE.test(name);
   if (bad) {
     throw new UppError(
       'document.name_invalid',
