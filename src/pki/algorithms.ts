@@ -16,7 +16,7 @@ import { RsaSaPssParams } from '@peculiar/asn1-rsa';
 import { p256, p384, p521 } from '@noble/curves/nist.js';
 import { GOST_OIDS, gostDigest, gostVerify, type GostAlgorithm } from './gost/index.js';
 import { PkiError } from './errors.js';
-import { concatBytes, decodeOid, equalBytes, readTlv, TAG } from './der.js';
+import { bytesEqual, concatBytes, readDer, readOid } from './ber.js';
 
 export type SignatureAlgorithmName =
   | 'rsa-pkcs1-sha1'
@@ -284,13 +284,13 @@ export function verifyDigestSignature(
     return safely(() => verifyPssDigest(key, hash, saltLength, digestBytes, signature));
   }
   const prefix = DIGEST_INFO_PREFIX[SIGNATURE_DIGESTS[name]] ?? '';
-  const expected = concatBytes(Buffer.from(prefix, 'hex'), digestBytes);
+  const expected = concatBytes([Buffer.from(prefix, 'hex'), digestBytes]);
   return safely(() => {
     const recovered = publicDecrypt(
       { key, padding: constants.RSA_PKCS1_PADDING },
       Buffer.from(signature),
     );
-    return equalBytes(recovered, expected);
+    return bytesEqual(recovered, expected);
   });
 }
 
@@ -323,9 +323,7 @@ function verifyEcdsaDigest(
   const parameters = new Uint8Array(spki.algorithm.parameters);
   let curveOid: string;
   try {
-    const tlv = readTlv(parameters);
-    if (tlv.tag !== TAG.oid) return false;
-    curveOid = decodeOid(parameters.subarray(tlv.contentStart, tlv.end));
+    curveOid = readOid(readDer(parameters, 'algorithm.malformed'), 'algorithm.malformed');
   } catch {
     return false;
   }
@@ -364,8 +362,8 @@ function verifyPssDigest(
   if (db.subarray(0, separator).some((octet) => octet !== 0)) return false;
   if (db[separator] !== 0x01) return false;
   const salt = db.subarray(db.length - saltLength);
-  const mPrime = concatBytes(new Uint8Array(8), mHash, salt);
-  return equalBytes(digest(hash, mPrime), h);
+  const mPrime = concatBytes([new Uint8Array(8), mHash, salt]);
+  return bytesEqual(digest(hash, mPrime), h);
 }
 
 function mgf1(hash: DigestName, seed: Uint8Array, length: number): Uint8Array {
@@ -374,9 +372,9 @@ function mgf1(hash: DigestName, seed: Uint8Array, length: number): Uint8Array {
   for (let counter = 0; produced < length; counter++) {
     // Uint8Array.of keeps the low octet of each value, giving the big-endian counter.
     const octets = Uint8Array.of(counter >>> 24, counter >>> 16, counter >>> 8, counter);
-    const block = digest(hash, concatBytes(seed, octets));
+    const block = digest(hash, concatBytes([seed, octets]));
     blocks.push(block);
     produced += block.length;
   }
-  return concatBytes(...blocks).subarray(0, length);
+  return concatBytes(blocks).subarray(0, length);
 }

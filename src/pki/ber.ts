@@ -1,5 +1,5 @@
-// A small BER reader (definite and indefinite lengths, bounded depth and size) and DER writer
-// that keep the exact bytes of every element, as CMS, PKCS#12 and RFC 3161 need to hash them.
+// The module's one ASN.1 codec: a bounded BER reader keeping the exact bytes CMS, PKCS#12 and
+// RFC 3161 hash, a lazy strict-DER walk for certificates, CRLs and OCSP, and a DER writer.
 import { PkiError } from './errors.js';
 
 export interface BerNode {
@@ -40,11 +40,24 @@ export const TAG = {
 const MAX_DEPTH = 48;
 const MAX_NODES = 200_000;
 const MAX_INPUT = 64 * 1024 * 1024;
+/** Longest object identifier arc read, in octets (a 128-bit UUID arc takes 19). */
+const MAX_ARC_OCTETS = 20;
 
 interface Cursor {
   readonly input: Uint8Array;
   readonly code: string;
+  /** DER as X.509, CRLs and OCSP use it: definite lengths and single-octet tags only. */
+  readonly der: boolean;
   nodes: number;
+}
+
+interface Header {
+  readonly first: number;
+  readonly tagNumber: number;
+  readonly constructed: boolean;
+  readonly contentStart: number;
+  /** Absent for an indefinite length. */
+  readonly contentEnd?: number;
 }
 
 function fail(cursor: Cursor, message: string): never {
@@ -58,26 +71,31 @@ export function decodeBer(
   options: { allowTrailing?: boolean } = {},
 ): BerNode {
   if (input.length > MAX_INPUT) throw new PkiError(code, 'input is too large');
-  const cursor: Cursor = { input, code, nodes: 0 };
+  const cursor: Cursor = { input, code, der: false, nodes: 0 };
   const [node, end] = readElement(cursor, 0, input.length, 0);
   if (end !== input.length && !options.allowTrailing) fail(cursor, 'trailing bytes after element');
   return node;
 }
 
-function readElement(
-  cursor: Cursor,
-  offset: number,
-  limit: number,
-  depth: number,
-): [BerNode, number] {
+/**
+ * Reads the DER element at the start of `input` (bytes after it are left alone) without building
+ * the whole tree: each node's children are read when asked for, and afresh on every access, so a
+ * large CRL is walked in little memory and only the elements visited have to be well-formed.
+ * Indefinite lengths and multi-octet tags are refused with PkiError(code).
+ */
+export function readDer(input: Uint8Array, code: string): BerNode {
+  const cursor: Cursor = { input, code, der: true, nodes: 0 };
+  return readShallow(cursor, 0, input.length, 0);
+}
+
+function readHeader(cursor: Cursor, offset: number, limit: number): Header {
   const { input } = cursor;
-  if (depth > MAX_DEPTH) fail(cursor, 'nesting is too deep');
-  if (++cursor.nodes > MAX_NODES) fail(cursor, 'too many elements');
   if (offset >= limit) fail(cursor, 'truncated element');
   const first = input[offset] as number;
   let pos = offset + 1;
   let tagNumber = first & 0x1f;
   if (tagNumber === 0x1f) {
+    if (cursor.der) fail(cursor, 'multi-octet tags are not supported');
     tagNumber = 0;
     for (let i = 0; ; i++) {
       if (pos >= limit || i > 3) fail(cursor, 'bad tag');
@@ -89,56 +107,125 @@ function readElement(
   if (pos >= limit) fail(cursor, 'truncated length');
   const lengthByte = input[pos++] as number;
   const constructed = (first & 0x20) !== 0;
-  let contentStart = pos;
+  if (lengthByte === 0x80) {
+    if (cursor.der) fail(cursor, 'indefinite length is not DER');
+    if (!constructed) fail(cursor, 'indefinite length on a primitive element');
+    return { first, tagNumber, constructed, contentStart: pos };
+  }
+  let length = lengthByte;
+  if (lengthByte > 0x80) {
+    const count = lengthByte & 0x7f;
+    if (count > 4) fail(cursor, 'length is too long');
+    length = 0;
+    for (let i = 0; i < count; i++) {
+      if (pos >= limit) fail(cursor, 'truncated length');
+      length = length * 256 + (input[pos++] as number);
+    }
+  }
+  const contentEnd = pos + length;
+  if (contentEnd > limit) fail(cursor, 'element runs past its container');
+  return { first, tagNumber, constructed, contentStart: pos, contentEnd };
+}
+
+function readElement(
+  cursor: Cursor,
+  offset: number,
+  limit: number,
+  depth: number,
+): [BerNode, number] {
+  const { input } = cursor;
+  if (depth > MAX_DEPTH) fail(cursor, 'nesting is too deep');
+  if (++cursor.nodes > MAX_NODES) fail(cursor, 'too many elements');
+  const header = readHeader(cursor, offset, limit);
+  const { contentStart } = header;
   let contentEnd: number;
   let end: number;
   const children: BerNode[] = [];
-  if (lengthByte === 0x80) {
-    if (!constructed) fail(cursor, 'indefinite length on a primitive element');
-    let p = pos;
+  if (header.contentEnd === undefined) {
+    let p = contentStart;
     for (;;) {
       if (p + 2 > limit) fail(cursor, 'missing end-of-contents');
       if (input[p] === 0 && input[p + 1] === 0) break;
-      const [child, next] = readElement(cursor, p, limit, depth + 1);
-      children.push(child);
+      const [item, next] = readElement(cursor, p, limit, depth + 1);
+      children.push(item);
       p = next;
     }
     contentEnd = p;
     end = p + 2;
   } else {
-    let length = lengthByte;
-    if (lengthByte > 0x80) {
-      const count = lengthByte & 0x7f;
-      if (count > 4) fail(cursor, 'length is too long');
-      length = 0;
-      for (let i = 0; i < count; i++) {
-        if (pos >= limit) fail(cursor, 'truncated length');
-        length = length * 256 + (input[pos++] as number);
-      }
-      contentStart = pos;
-    }
-    contentEnd = contentStart + length;
-    if (contentEnd > limit) fail(cursor, 'element runs past its container');
+    contentEnd = header.contentEnd;
     end = contentEnd;
-    if (constructed) {
+    if (header.constructed) {
       let p = contentStart;
       while (p < contentEnd) {
-        const [child, next] = readElement(cursor, p, contentEnd, depth + 1);
-        children.push(child);
+        const [item, next] = readElement(cursor, p, contentEnd, depth + 1);
+        children.push(item);
         p = next;
       }
     }
   }
   const node: BerNode = {
-    tag: first,
-    tagClass: first & 0xc0,
-    constructed,
-    tagNumber,
+    tag: header.first,
+    tagClass: header.first & 0xc0,
+    constructed: header.constructed,
+    tagNumber: header.tagNumber,
     bytes: input.subarray(offset, end),
     value: input.subarray(contentStart, contentEnd),
     children,
   };
   return [node, end];
+}
+
+/** A node of the DER walk: offsets only, with bytes, value and children read on access. */
+class DerNode implements BerNode {
+  readonly tag: number;
+  readonly tagClass: number;
+  readonly constructed: boolean;
+  readonly tagNumber: number;
+
+  constructor(
+    private readonly cursor: Cursor,
+    private readonly start: number,
+    private readonly contentStart: number,
+    readonly end: number,
+    private readonly depth: number,
+    header: Header,
+  ) {
+    this.tag = header.first;
+    this.tagClass = header.first & 0xc0;
+    this.constructed = header.constructed;
+    this.tagNumber = header.tagNumber;
+  }
+
+  get bytes(): Uint8Array {
+    return this.cursor.input.subarray(this.start, this.end);
+  }
+
+  get value(): Uint8Array {
+    return this.cursor.input.subarray(this.contentStart, this.end);
+  }
+
+  get children(): BerNode[] {
+    const items: DerNode[] = [];
+    if (!this.constructed) return items;
+    for (let p = this.contentStart; p < this.end; p = (items[items.length - 1] as DerNode).end) {
+      items.push(readShallow(this.cursor, p, this.end, this.depth + 1));
+    }
+    return items;
+  }
+}
+
+function readShallow(cursor: Cursor, offset: number, limit: number, depth: number): DerNode {
+  if (depth > MAX_DEPTH) fail(cursor, 'nesting is too deep');
+  const header = readHeader(cursor, offset, limit);
+  return new DerNode(
+    cursor,
+    offset,
+    header.contentStart,
+    header.contentEnd as number,
+    depth,
+    header,
+  );
 }
 
 export function isTag(node: BerNode | undefined, tag: number): node is BerNode {
@@ -172,19 +259,21 @@ export function readOid(node: BerNode | undefined, code: string): string {
   if (node === undefined || node.tag !== TAG.oid || node.value.length === 0) {
     throw new PkiError(code, 'expected an object identifier');
   }
-  const parts: number[] = [];
-  let value = 0;
+  const parts: bigint[] = [];
+  let value = 0n;
+  let octets = 0;
   for (const b of node.value) {
-    if (value > 0x1ffffffffff) throw new PkiError(code, 'object identifier arc is too large');
-    value = value * 128 + (b & 0x7f);
+    if (++octets > MAX_ARC_OCTETS) throw new PkiError(code, 'object identifier arc is too large');
+    value = (value << 7n) | BigInt(b & 0x7f);
     if ((b & 0x80) === 0) {
       if (parts.length === 0) {
-        const first = value < 40 ? 0 : value < 80 ? 1 : 2;
-        parts.push(first, value - first * 40);
+        const first = value < 40n ? 0n : value < 80n ? 1n : 2n;
+        parts.push(first, value - first * 40n);
       } else {
         parts.push(value);
       }
-      value = 0;
+      value = 0n;
+      octets = 0;
     }
   }
   if ((node.value[node.value.length - 1] as number) & 0x80) {
@@ -235,7 +324,15 @@ export function readBitString(node: BerNode | undefined, code: string): Uint8Arr
   return node.value.subarray(1);
 }
 
-export function readTime(node: BerNode | undefined, code: string): Date {
+/**
+ * UTCTime or GeneralizedTime (Zulu, optional fraction) as a Date. `strict`, as RFC 5280 wants for
+ * certificates and CRLs: the seconds must be written and the date must exist in the calendar.
+ */
+export function readTime(
+  node: BerNode | undefined,
+  code: string,
+  options: { strict?: boolean } = {},
+): Date {
   if (node === undefined || (node.tag !== TAG.utcTime && node.tag !== TAG.generalizedTime)) {
     throw new PkiError(code, 'expected a time');
   }
@@ -244,14 +341,20 @@ export function readTime(node: BerNode | undefined, code: string): Date {
     node.tag === TAG.utcTime
       ? /^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})?Z$/.exec(text)
       : /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})?(?:\.(\d{1,9}))?Z$/.exec(text);
-  if (m === null) throw new PkiError(code, 'bad time format');
+  if (m === null || (options.strict && m[6] === undefined)) {
+    throw new PkiError(code, 'bad time format');
+  }
   let year = Number(m[1]);
   if (node.tag === TAG.utcTime) year += year < 50 ? 2000 : 1900;
+  const [day, hour] = [Number(m[3]), Number(m[4])];
   const ms = m[7] === undefined ? 0 : Math.floor(Number(`0.${m[7]}`) * 1000);
   const date = new Date(
-    Date.UTC(year, Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6] ?? 0)),
+    Date.UTC(year, Number(m[2]) - 1, day, hour, Number(m[5]), Number(m[6] ?? 0)),
   );
   if (Number.isNaN(date.getTime())) throw new PkiError(code, 'bad time value');
+  if (options.strict && (date.getUTCDate() !== day || date.getUTCHours() !== hour)) {
+    throw new PkiError(code, 'time out of range');
+  }
   return new Date(date.getTime() + ms);
 }
 
@@ -307,6 +410,46 @@ export function toHex(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('hex');
 }
 
+/** Unsigned hex of an INTEGER's content octets: lowercase, without sign-padding zeros. */
+export function integerHex(content: Uint8Array): string {
+  const hex = toHex(content).replace(/^(00)+/, '');
+  return hex === '' ? '00' : hex;
+}
+
+/** Serial hex in the form integerHex gives: lowercase, even length, no leading zero octets. */
+export function normalSerialHex(serialHex: string): string {
+  const digits = serialHex.toLowerCase().replace(/[\s:]/g, '').replace(/^0+/, '');
+  if (digits === '') return '00';
+  return digits.length % 2 === 1 ? `0${digits}` : digits;
+}
+
+export interface RawExtension {
+  oid: string;
+  critical: boolean;
+  /** Content of extnValue: the DER of the extension's own value. */
+  value: Uint8Array;
+}
+
+/** Extensions ::= SEQUENCE OF Extension, each { extnID, critical DEFAULT FALSE, extnValue }. */
+export function readExtensionList(list: BerNode, code: string): RawExtension[] {
+  if (list.tag !== TAG.sequence) throw new PkiError(code, 'extensions are not a SEQUENCE');
+  const seen = new Set<string>();
+  return list.children.map((item) => {
+    const parts = item.children;
+    const [idNode, second, third] = parts;
+    if (item.tag !== TAG.sequence || !isTag(idNode, TAG.oid) || parts.length > 3) {
+      throw new PkiError(code, 'malformed extension');
+    }
+    const oid = readOid(idNode, code);
+    if (seen.has(oid)) throw new PkiError(code, `extension ${oid} appears twice`);
+    seen.add(oid);
+    const critical = second?.tag === TAG.boolean && second.value[0] !== 0;
+    const valueNode = second?.tag === TAG.boolean ? third : second;
+    if (!isTag(valueNode, TAG.octetString)) throw new PkiError(code, 'extension value');
+    return { oid, critical, value: valueNode.value };
+  });
+}
+
 // ---- DER writer ----
 
 function encodeLength(length: number): Uint8Array {
@@ -335,6 +478,13 @@ export const der = {
     const pad = ((trimmed[0] ?? 0) & 0x80) !== 0 || trimmed.length === 0;
     return tlv(TAG.integer, pad ? concatBytes([Uint8Array.of(0), trimmed]) : trimmed);
   },
+  /** An INTEGER from a serial number in hex (leading zeros and an odd digit count allowed). */
+  serial: (hex: string) => {
+    const digits = hex.replace(/^0+/, '') || '0';
+    const even = digits.length % 2 === 1 ? `0${digits}` : digits;
+    return der.unsignedInteger(Uint8Array.from(Buffer.from(even, 'hex')));
+  },
+  enumerated: (value: number) => tlv(TAG.enumerated, signedBytes(BigInt(value))),
   boolean: (value: boolean) => tlv(TAG.boolean, Uint8Array.of(value ? 0xff : 0)),
   null: () => Uint8Array.of(0x05, 0x00),
   oid: (dotted: string) => tlv(TAG.oid, encodeOid(dotted)),
@@ -347,9 +497,11 @@ export const der = {
   utcTime: (date: Date) => tlv(TAG.utcTime, Buffer.from(formatTime(date, true), 'latin1')),
   generalizedTime: (date: Date, withMillis = false) =>
     tlv(TAG.generalizedTime, Buffer.from(formatTime(date, false, withMillis), 'latin1')),
-  /** UTCTime until 2049, GeneralizedTime from 2050 (RFC 5280 rule). */
+  /** RFC 5280 Time: UTCTime for 1950 to 2049, GeneralizedTime outside those years. */
   time: (date: Date) =>
-    date.getUTCFullYear() < 2050 ? der.utcTime(date) : der.generalizedTime(date),
+    date.getUTCFullYear() >= 1950 && date.getUTCFullYear() < 2050
+      ? der.utcTime(date)
+      : der.generalizedTime(date),
   /** [n] EXPLICIT: a constructed context tag around an encoded element. */
   explicit: (n: number, ...items: Uint8Array[]) => tlv(0xa0 | n, concatBytes(items)),
   /** [n] IMPLICIT on primitive content. */

@@ -22,7 +22,7 @@ import {
 } from '@peculiar/asn1-x509';
 import { PkiError } from './errors.js';
 import { toDer } from './pem.js';
-import { integerHex, readChildren, readTlv, tlvBytes, toHex } from './der.js';
+import { integerHex, readDer, toHex } from './ber.js';
 import { signatureAlgorithmName, type SignatureAlgorithmName } from './algorithms.js';
 import { readNcaProfile, type NcaProfile } from './profile.js';
 
@@ -44,20 +44,8 @@ export interface DistinguishedName {
   commonName?: string;
 }
 
-export interface Certificate {
-  der: Uint8Array;
-  /** DER of tbsCertificate: the bytes the issuer signed. */
-  tbs: Uint8Array;
-  asn: AsnCertificate;
-  /** Serial number as lowercase hex without sign-padding zeros. */
-  serialHex: string;
-  subject: DistinguishedName;
-  issuer: DistinguishedName;
-  subjectDer: Uint8Array;
-  issuerDer: Uint8Array;
-  notBefore: Date;
-  notAfter: Date;
-  spki: SubjectPublicKeyInfo;
+/** What the extensions of a certificate say, as Certificate carries it. */
+interface CertificateExtensionFields {
   isCa: boolean;
   pathLen?: number;
   /** Key usage bit names: digitalSignature, nonRepudiation, keyCertSign, crlSign, ... */
@@ -72,11 +60,27 @@ export interface Certificate {
   deltaCrlUrls: string[];
   ocspUrls: string[];
   caIssuerUrls: string[];
+  /** Critical extensions this module does not process; RFC 5280 forbids accepting them. */
+  unhandledCriticalExtensions: string[];
+}
+
+export interface Certificate extends CertificateExtensionFields {
+  der: Uint8Array;
+  /** DER of tbsCertificate: the bytes the issuer signed. */
+  tbs: Uint8Array;
+  asn: AsnCertificate;
+  /** Serial number as lowercase hex without sign-padding zeros. */
+  serialHex: string;
+  subject: DistinguishedName;
+  issuer: DistinguishedName;
+  subjectDer: Uint8Array;
+  issuerDer: Uint8Array;
+  notBefore: Date;
+  notAfter: Date;
+  spki: SubjectPublicKeyInfo;
   fingerprintSha256: string;
   /** Signature algorithm of the issuer over this certificate (the OID when unknown). */
   signatureAlgorithm: SignatureAlgorithmName | string;
-  /** Critical extensions this module does not process; RFC 5280 forbids accepting them. */
-  unhandledCriticalExtensions: string[];
   selfIssued: boolean;
   profile: NcaProfile;
 }
@@ -164,20 +168,9 @@ function distributionPointUrls(points: CRLDistributionPoints | FreshestCRL): str
   return [...points].flatMap((point) => urls(point.distributionPoint?.fullName));
 }
 
-interface ExtensionFields {
-  isCa: boolean;
-  pathLen?: number;
-  keyUsage: string[];
-  extKeyUsage: string[];
-  policies: string[];
-  subjectKeyId?: string;
-  authorityKeyId?: string;
-  crlUrls: string[];
-  deltaCrlUrls: string[];
-  ocspUrls: string[];
-  caIssuerUrls: string[];
+/** Extension fields plus the e-mail addresses the NCA profile reads from subjectAltName. */
+interface ExtensionFields extends CertificateExtensionFields {
   emails: string[];
-  unhandledCriticalExtensions: string[];
 }
 
 function readExtensions(extensions: Extension[]): ExtensionFields {
@@ -275,20 +268,20 @@ export function parseCertificate(input: Uint8Array | string): Certificate {
 }
 
 function readCertificate(source: Uint8Array): Certificate {
-  const outer = readTlv(source, 0, source.length, 'cert.malformed');
+  const outer = readDer(source, 'cert.malformed');
   if (outer.tag !== 0x30) throw malformed('certificate is not a SEQUENCE');
-  const der = Uint8Array.from(source.subarray(0, outer.end));
-  const [tbsTlv] = readChildren(der, outer, 'cert.malformed');
-  if (!tbsTlv || tbsTlv.tag !== 0x30) throw malformed('missing tbsCertificate');
-  const tbsParts = readChildren(der, tbsTlv, 'cert.malformed');
+  const der = Uint8Array.from(outer.bytes);
+  const [tbsNode] = outer.children;
+  if (!tbsNode || tbsNode.tag !== 0x30) throw malformed('missing tbsCertificate');
+  const tbsParts = tbsNode.children;
   const skip = tbsParts[0]?.tag === 0xa0 ? 1 : 0;
-  const issuerTlv = tbsParts[skip + 2];
-  const subjectTlv = tbsParts[skip + 4];
-  if (!issuerTlv || !subjectTlv) throw malformed('tbsCertificate is incomplete');
+  const issuerNode = tbsParts[skip + 2];
+  const subjectNode = tbsParts[skip + 4];
+  if (!issuerNode || !subjectNode) throw malformed('tbsCertificate is incomplete');
   const asn = AsnConvert.parse(der, AsnCertificate);
   const tbsAsn = asn.tbsCertificate;
-  const subjectDer = Uint8Array.from(tlvBytes(der, subjectTlv));
-  const issuerDer = Uint8Array.from(tlvBytes(der, issuerTlv));
+  const subjectDer = Uint8Array.from(subjectNode.bytes);
+  const issuerDer = Uint8Array.from(issuerNode.bytes);
   const subject = parseName(subjectDer);
   const issuer = parseName(issuerDer);
   const extensions = readExtensions(tbsAsn.extensions ? [...tbsAsn.extensions] : []);
@@ -302,7 +295,7 @@ function readCertificate(source: Uint8Array): Certificate {
   const { emails, ...certificateFields } = extensions;
   return {
     der,
-    tbs: Uint8Array.from(tlvBytes(der, tbsTlv)),
+    tbs: Uint8Array.from(tbsNode.bytes),
     asn,
     serialHex: integerHex(new Uint8Array(tbsAsn.serialNumber)),
     subject,

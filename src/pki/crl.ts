@@ -6,29 +6,18 @@ import { AlgorithmIdentifier } from '@peculiar/asn1-x509';
 import { verifySignature } from './algorithms.js';
 import { parseName, sameName, type Certificate, type DistinguishedName } from './certificate.js';
 import {
-  contentBytes,
-  decodeTime,
-  decodeUnsigned,
-  encodeBitString,
-  encodeContext,
-  encodeEnumerated,
-  encodeInteger,
-  encodeOctetString,
-  encodeOid,
-  encodeSequence,
-  encodeTime,
+  der,
   integerHex,
   normalSerialHex,
-  readChildren,
+  readDer,
   readExtensionList,
-  readTlv,
+  readInteger,
+  readTime,
   TAG,
-  tlvBytes,
   toHex,
-  encodeBoolean,
+  type BerNode,
   type RawExtension,
-  type Tlv,
-} from './der.js';
+} from './ber.js';
 import { PkiError } from './errors.js';
 import { toDer } from './pem.js';
 
@@ -124,33 +113,43 @@ function malformed(message: string): PkiError {
   return new PkiError(CODE, message);
 }
 
-function algorithmAt(bytes: Uint8Array, tlv: Tlv): AlgorithmIdentifier {
-  if (tlv.tag !== TAG.sequence) throw malformed('expected an AlgorithmIdentifier');
-  return AsnConvert.parse(tlvBytes(bytes, tlv), AlgorithmIdentifier);
+function algorithmAt(node: BerNode): AlgorithmIdentifier {
+  if (node.tag !== TAG.sequence) throw malformed('expected an AlgorithmIdentifier');
+  return AsnConvert.parse(node.bytes, AlgorithmIdentifier);
 }
 
-function readEntry(bytes: Uint8Array, tlv: Tlv, unhandled: Set<string>): RevokedEntry {
-  const [serialTlv, dateTlv, extensionsTlv, extra] = readChildren(bytes, tlv, CODE);
-  if (tlv.tag !== TAG.sequence || !serialTlv || !dateTlv || extra) {
+/** RFC 5280 times: seconds written, a real calendar date. */
+function timeOf(node: BerNode | undefined): Date {
+  return readTime(node, CODE, { strict: true });
+}
+
+function unsignedOf(node: BerNode): bigint {
+  const value = readInteger(node, CODE);
+  if (value < 0n) throw malformed('negative INTEGER');
+  return value;
+}
+
+function readEntry(node: BerNode, unhandled: Set<string>): RevokedEntry {
+  const [serialNode, dateNode, extensionsNode, extra] = node.children;
+  if (node.tag !== TAG.sequence || !serialNode || !dateNode || extra) {
     throw malformed('malformed revoked certificate entry');
   }
-  if (serialTlv.tag !== TAG.integer || serialTlv.end === serialTlv.contentStart) {
+  if (serialNode.tag !== TAG.integer || serialNode.value.length === 0) {
     throw malformed('entry serial is not an INTEGER');
   }
   const entry: RevokedEntry = {
-    serialHex: integerHex(contentBytes(bytes, serialTlv)),
-    revokedAt: decodeTime(bytes, dateTlv, CODE),
+    serialHex: integerHex(serialNode.value),
+    revokedAt: timeOf(dateNode),
   };
-  if (!extensionsTlv) return entry;
-  for (const extension of readExtensionList(bytes, extensionsTlv, CODE)) {
+  if (!extensionsNode) return entry;
+  for (const extension of readExtensionList(extensionsNode, CODE)) {
     if (extension.oid === CRL_EXTENSIONS.reasonCode) {
-      const reasonTlv = readTlv(extension.value, 0, extension.value.length, CODE);
-      const reason = REVOCATION_REASONS[extension.value[reasonTlv.contentStart] ?? -1];
-      if (reasonTlv.tag !== TAG.enumerated || !reason) throw malformed('bad CRL reason code');
+      const reasonNode = readDer(extension.value, CODE);
+      const reason = REVOCATION_REASONS[reasonNode.value[0] ?? -1];
+      if (reasonNode.tag !== TAG.enumerated || !reason) throw malformed('bad CRL reason code');
       entry.reason = reason;
     } else if (extension.oid === CRL_EXTENSIONS.invalidityDate) {
-      const dateValue = readTlv(extension.value, 0, extension.value.length, CODE);
-      entry.invalidityDate = decodeTime(extension.value, dateValue, CODE);
+      entry.invalidityDate = timeOf(readDer(extension.value, CODE));
     } else if (extension.critical && !HANDLED_ENTRY_EXTENSIONS.has(extension.oid)) {
       unhandled.add(extension.oid);
     }
@@ -159,14 +158,12 @@ function readEntry(bytes: Uint8Array, tlv: Tlv, unhandled: Set<string>): Revoked
 }
 
 function numberExtension(extension: RawExtension): string {
-  const tlv = readTlv(extension.value, 0, extension.value.length, CODE);
-  return decodeUnsigned(extension.value, tlv, CODE).toString();
+  return unsignedOf(readDer(extension.value, CODE)).toString();
 }
 
 function keyIdentifier(extension: RawExtension): string | undefined {
-  const outer = readTlv(extension.value, 0, extension.value.length, CODE);
-  const keyId = readChildren(extension.value, outer, CODE).find((item) => item.tag === 0x80);
-  return keyId ? toHex(contentBytes(extension.value, keyId)) : undefined;
+  const keyId = readDer(extension.value, CODE).children.find((item) => item.tag === 0x80);
+  return keyId ? toHex(keyId.value) : undefined;
 }
 
 /** Parses a CRL from DER, PEM or base64; PkiError('crl.malformed') on bad input. */
@@ -181,62 +178,62 @@ export function parseCrl(input: Uint8Array | string): Crl {
 }
 
 function readCrl(source: Uint8Array): Crl {
-  const outer = readTlv(source, 0, source.length, CODE);
+  const outer = readDer(source, CODE);
   if (outer.tag !== TAG.sequence) throw malformed('CRL is not a SEQUENCE');
-  const der = Uint8Array.from(source.subarray(0, outer.end));
-  const [tbsTlv, algTlv, signatureTlv, extra] = readChildren(der, outer, CODE);
-  if (!tbsTlv || !algTlv || !signatureTlv || extra || tbsTlv.tag !== TAG.sequence) {
+  const encoded = Uint8Array.from(outer.bytes);
+  const [tbsNode, algNode, signatureNode, extra] = outer.children;
+  if (!tbsNode || !algNode || !signatureNode || extra || tbsNode.tag !== TAG.sequence) {
     throw malformed('CRL must have tbsCertList, signatureAlgorithm and signature');
   }
-  if (signatureTlv.tag !== TAG.bitString || der[signatureTlv.contentStart] !== 0) {
+  if (signatureNode.tag !== TAG.bitString || signatureNode.value[0] !== 0) {
     throw malformed('CRL signature is not a BIT STRING');
   }
-  const parts = readChildren(der, tbsTlv, CODE);
+  const parts = tbsNode.children;
   let index = 0;
   if (parts[0]?.tag === TAG.integer) {
-    if (decodeUnsigned(der, parts[0], CODE) !== 1n) throw malformed('unsupported CRL version');
+    if (unsignedOf(parts[0]) !== 1n) throw malformed('unsupported CRL version');
     index++;
   }
   const innerAlg = parts[index++];
-  const issuerTlv = parts[index++];
-  const thisUpdateTlv = parts[index++];
-  if (!innerAlg || !issuerTlv || !thisUpdateTlv || issuerTlv.tag !== TAG.sequence) {
+  const issuerNode = parts[index++];
+  const thisUpdateNode = parts[index++];
+  if (!innerAlg || !issuerNode || !thisUpdateNode || issuerNode.tag !== TAG.sequence) {
     throw malformed('tbsCertList is incomplete');
   }
-  const signatureAlgorithm = algorithmAt(der, algTlv);
-  if (algorithmAt(der, innerAlg).algorithm !== signatureAlgorithm.algorithm) {
+  const signatureAlgorithm = algorithmAt(algNode);
+  if (algorithmAt(innerAlg).algorithm !== signatureAlgorithm.algorithm) {
     throw malformed('signature algorithm differs inside and outside the CRL');
   }
-  const issuerDer = Uint8Array.from(tlvBytes(der, issuerTlv));
+  const issuerDer = Uint8Array.from(issuerNode.bytes);
   const crl: Crl = {
-    der,
-    tbs: Uint8Array.from(tlvBytes(der, tbsTlv)),
+    der: encoded,
+    tbs: Uint8Array.from(tbsNode.bytes),
     issuer: parseName(issuerDer),
     issuerDer,
-    thisUpdate: decodeTime(der, thisUpdateTlv, CODE),
+    thisUpdate: timeOf(thisUpdateNode),
     isDelta: false,
     signatureAlgorithm,
-    signature: Uint8Array.from(der.subarray(signatureTlv.contentStart + 1, signatureTlv.end)),
+    signature: Uint8Array.from(signatureNode.value.subarray(1)),
     entries: new Map(),
     unhandledCriticalExtensions: [],
   };
   let next = parts[index];
   if (next && (next.tag === TAG.utcTime || next.tag === TAG.generalizedTime)) {
-    crl.nextUpdate = decodeTime(der, next, CODE);
+    crl.nextUpdate = timeOf(next);
     next = parts[++index];
   }
   const unhandled = new Set<string>();
   if (next && next.tag === TAG.sequence) {
-    for (const entryTlv of readChildren(der, next, CODE)) {
-      const entry = readEntry(der, entryTlv, unhandled);
+    for (const entryNode of next.children) {
+      const entry = readEntry(entryNode, unhandled);
       crl.entries.set(entry.serialHex, entry);
     }
     next = parts[++index];
   }
   if (next && next.tag === 0xa0) {
-    const [list] = readChildren(der, next, CODE);
+    const [list] = next.children;
     if (!list) throw malformed('empty CRL extensions');
-    for (const extension of readExtensionList(der, list, CODE)) {
+    for (const extension of readExtensionList(list, CODE)) {
       switch (extension.oid) {
         case CRL_EXTENSIONS.crlNumber:
           crl.crlNumber = numberExtension(extension);
@@ -349,10 +346,10 @@ export interface SignCrlInput {
 }
 
 function extensionDer(oid: string, value: Uint8Array, critical = false): Uint8Array {
-  return encodeSequence(
-    encodeOid(oid),
-    ...(critical ? [encodeBoolean(true)] : []),
-    encodeOctetString(value),
+  return der.sequence(
+    der.oid(oid),
+    ...(critical ? [der.boolean(true)] : []),
+    der.octetString(value),
   );
 }
 
@@ -364,35 +361,35 @@ export function signCrl(input: SignCrlInput): Uint8Array {
       item.reason === undefined
         ? []
         : [
-            encodeSequence(
-              extensionDer(CRL_EXTENSIONS.reasonCode, encodeEnumerated(REASON_CODES[item.reason])),
+            der.sequence(
+              extensionDer(CRL_EXTENSIONS.reasonCode, der.enumerated(REASON_CODES[item.reason])),
             ),
           ];
-    return encodeSequence(encodeInteger(item.serialHex), encodeTime(item.revokedAt), ...reason);
+    return der.sequence(der.serial(item.serialHex), der.time(item.revokedAt), ...reason);
   });
-  const extensions = [extensionDer(CRL_EXTENSIONS.crlNumber, encodeInteger(input.crlNumber))];
+  const extensions = [extensionDer(CRL_EXTENSIONS.crlNumber, der.integer(input.crlNumber))];
   if (input.issuer.subjectKeyId) {
     const keyId = Uint8Array.from(Buffer.from(input.issuer.subjectKeyId, 'hex'));
     extensions.push(
       extensionDer(
         CRL_EXTENSIONS.authorityKeyIdentifier,
-        encodeSequence(encodeContext(0, keyId, true)),
+        der.sequence(der.implicitPrimitive(0, keyId)),
       ),
     );
   }
   if (input.baseCrlNumber !== undefined) {
     extensions.push(
-      extensionDer(CRL_EXTENSIONS.deltaCrlIndicator, encodeInteger(input.baseCrlNumber), true),
+      extensionDer(CRL_EXTENSIONS.deltaCrlIndicator, der.integer(input.baseCrlNumber), true),
     );
   }
-  const tbs = encodeSequence(
-    encodeInteger(1),
+  const tbs = der.sequence(
+    der.integer(1),
     algorithm,
     input.issuer.subjectDer,
-    encodeTime(input.thisUpdate),
-    encodeTime(input.nextUpdate),
-    ...(entries.length > 0 ? [encodeSequence(...entries)] : []),
-    encodeContext(0, encodeSequence(...extensions)),
+    der.time(input.thisUpdate),
+    der.time(input.nextUpdate),
+    ...(entries.length > 0 ? [der.sequence(...entries)] : []),
+    der.explicit(0, der.sequence(...extensions)),
   );
-  return encodeSequence(tbs, algorithm, encodeBitString(input.sign(tbs)));
+  return der.sequence(tbs, algorithm, der.bitString(input.sign(tbs)));
 }

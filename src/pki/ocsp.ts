@@ -28,27 +28,16 @@ import {
 } from './certificate.js';
 import { REVOCATION_REASONS, type RevocationReason } from './crl.js';
 import {
-  contentBytes,
-  decodeOid,
-  encodeBitString,
-  encodeContext,
-  encodeEnumerated,
-  encodeGeneralizedTime,
-  encodeInteger,
-  encodeNull,
-  encodeOctetString,
-  encodeOid,
-  encodeSequence,
-  equalBytes,
+  bytesEqual,
+  der,
   integerHex,
   normalSerialHex,
-  readChildren,
-  readTlv,
+  readDer,
+  readOid,
   TAG,
-  tlvBytes,
   toHex,
-  type Tlv,
-} from './der.js';
+  type BerNode,
+} from './ber.js';
 import { PkiError } from './errors.js';
 import { checkLink } from './path.js';
 import { toDer } from './pem.js';
@@ -130,16 +119,16 @@ export function certIdFor(
 }
 
 function certIdDer(id: CertIdValue): Uint8Array {
-  return encodeSequence(
-    encodeSequence(encodeOid(DIGEST_OIDS[id.hash]), encodeNull()),
-    encodeOctetString(Buffer.from(id.issuerNameHash, 'hex')),
-    encodeOctetString(Buffer.from(id.issuerKeyHash, 'hex')),
-    encodeInteger(id.serialHex),
+  return der.sequence(
+    der.sequence(der.oid(DIGEST_OIDS[id.hash]), der.null()),
+    der.octetString(Buffer.from(id.issuerNameHash, 'hex')),
+    der.octetString(Buffer.from(id.issuerKeyHash, 'hex')),
+    der.serial(id.serialHex),
   );
 }
 
 function nonceExtension(value: Uint8Array): Uint8Array {
-  return encodeSequence(encodeOid(id_pkix_ocsp_nonce), encodeOctetString(value));
+  return der.sequence(der.oid(id_pkix_ocsp_nonce), der.octetString(value));
 }
 
 export interface OcspRequestInput {
@@ -166,11 +155,11 @@ export function createOcspRequest(input: OcspRequestInput): OcspRequest {
       : input.nonce instanceof Uint8Array
         ? input.nonce
         : undefined;
-  const nonce = nonceBytes ? encodeOctetString(nonceBytes) : undefined;
-  const extensions = nonce ? [encodeContext(2, encodeSequence(nonceExtension(nonce)))] : [];
-  const tbs = encodeSequence(encodeSequence(encodeSequence(certIdDer(certId))), ...extensions);
-  const der = encodeSequence(tbs);
-  return nonce ? { der, certId, nonce } : { der, certId };
+  const nonce = nonceBytes ? der.octetString(nonceBytes) : undefined;
+  const extensions = nonce ? [der.explicit(2, der.sequence(nonceExtension(nonce)))] : [];
+  const tbs = der.sequence(der.sequence(der.sequence(certIdDer(certId))), ...extensions);
+  const encoded = der.sequence(tbs);
+  return nonce ? { der: encoded, certId, nonce } : { der: encoded, certId };
 }
 
 function certIdFromAsn(single: SingleResponse): CertIdValue {
@@ -220,13 +209,12 @@ export function parseOcspResponse(input: Uint8Array | string): OcspResponse {
 }
 
 function readOcspResponse(source: Uint8Array): OcspResponse {
-  const outer = readTlv(source, 0, source.length, CODE);
-  const der = Uint8Array.from(source.subarray(0, outer.end));
-  const asn = AsnConvert.parse(der, OCSPResponse);
+  const encoded = Uint8Array.from(readDer(source, CODE).bytes);
+  const asn = AsnConvert.parse(encoded, OCSPResponse);
   const responseStatus = RESPONSE_STATUS[asn.responseStatus];
   if (!responseStatus) throw malformed('unknown OCSP response status');
   if (asn.responseStatus !== OCSPResponseStatus.successful) {
-    return { der, responseStatus, certs: [], responses: [] };
+    return { der: encoded, responseStatus, certs: [], responses: [] };
   }
   const bytes = asn.responseBytes;
   if (!bytes || bytes.responseType !== id_pkix_ocsp_basic) {
@@ -234,27 +222,26 @@ function readOcspResponse(source: Uint8Array): OcspResponse {
   }
   const basicDer = new Uint8Array(bytes.response.buffer);
   const basic = AsnConvert.parse(basicDer, BasicOCSPResponse);
-  const basicTlv = readTlv(basicDer, 0, basicDer.length, CODE);
-  const [tbsTlv, , signatureTlv, certsTlv] = readChildren(basicDer, basicTlv, CODE);
-  if (!tbsTlv || !signatureTlv || signatureTlv.tag !== TAG.bitString) {
+  const [tbsNode, , signatureNode, certsNode] = readDer(basicDer, CODE).children;
+  if (!tbsNode || !signatureNode || signatureNode.tag !== TAG.bitString) {
     throw malformed('incomplete basic OCSP response');
   }
   const data = basic.tbsResponseData;
   const response: OcspResponse = {
-    der,
+    der: encoded,
     responseStatus,
     producedAt: validDate(data.producedAt),
-    tbs: Uint8Array.from(tlvBytes(basicDer, tbsTlv)),
+    tbs: Uint8Array.from(tbsNode.bytes),
     signatureAlgorithm: basic.signatureAlgorithm,
-    signature: Uint8Array.from(contentBytes(basicDer, signatureTlv).subarray(1)),
-    certs: certsTlv ? embeddedCertificates(basicDer, certsTlv) : [],
+    signature: Uint8Array.from(signatureNode.value.subarray(1)),
+    certs: certsNode ? embeddedCertificates(certsNode) : [],
     responses: data.responses.map(singleResponse),
   };
-  const responderTlv = responderIdTlv(basicDer, tbsTlv);
-  if (responderTlv.tag === 0xa1) {
-    const [nameTlv] = readChildren(basicDer, responderTlv, CODE);
-    if (!nameTlv || !data.responderID.byName) throw malformed('empty responder name');
-    response.responderNameDer = Uint8Array.from(tlvBytes(basicDer, nameTlv));
+  const responderNode = responderIdNode(tbsNode);
+  if (responderNode.tag === 0xa1) {
+    const [nameNode] = responderNode.children;
+    if (!nameNode || !data.responderID.byName) throw malformed('empty responder name');
+    response.responderNameDer = Uint8Array.from(nameNode.bytes);
     response.responderName = parseName(response.responderNameDer);
   } else if (data.responderID.byKey) {
     response.responderKeyHash = toHex(new Uint8Array(data.responderID.byKey.buffer));
@@ -266,8 +253,8 @@ function readOcspResponse(source: Uint8Array): OcspResponse {
   return response;
 }
 
-function responderIdTlv(bytes: Uint8Array, tbs: Tlv): Tlv {
-  const parts = readChildren(bytes, tbs, CODE);
+function responderIdNode(tbs: BerNode): BerNode {
+  const parts = tbs.children;
   const responder = parts[0]?.tag === 0xa0 ? parts[1] : parts[0];
   if (!responder || (responder.tag !== 0xa1 && responder.tag !== 0xa2)) {
     throw malformed('missing responder ID');
@@ -275,11 +262,11 @@ function responderIdTlv(bytes: Uint8Array, tbs: Tlv): Tlv {
   return responder;
 }
 
-function embeddedCertificates(bytes: Uint8Array, wrapper: Tlv): Certificate[] {
+function embeddedCertificates(wrapper: BerNode): Certificate[] {
   if (wrapper.tag !== 0xa0) throw malformed('unexpected field after the signature');
-  const [list] = readChildren(bytes, wrapper, CODE);
+  const [list] = wrapper.children;
   if (!list || list.tag !== TAG.sequence) throw malformed('certs are not a SEQUENCE');
-  return readChildren(bytes, list, CODE).map((item) => parseCertificate(tlvBytes(bytes, item)));
+  return list.children.map((item) => parseCertificate(item.bytes));
 }
 
 export interface OcspCheckOptions {
@@ -371,7 +358,7 @@ export function checkOcspResponse(
   if (options.nonce) {
     if (!response.nonce) {
       if (!options.allowMissingNonce) fail('ocsp.nonce_mismatch', 'response carries no nonce');
-    } else if (!equalBytes(response.nonce, options.nonce)) {
+    } else if (!bytesEqual(response.nonce, options.nonce)) {
       fail('ocsp.nonce_mismatch', 'response nonce differs from the request nonce');
     }
   }
@@ -424,30 +411,29 @@ export interface ParsedOcspRequest {
 /** Reads an OCSP request (for the demo responder). PkiError('ocsp.malformed') on bad input. */
 export function parseOcspRequest(input: Uint8Array): ParsedOcspRequest {
   try {
-    const outer = readTlv(input, 0, input.length, CODE);
-    const [tbs] = readChildren(input, outer, CODE);
+    const outer = readDer(input, CODE);
+    const [tbs] = outer.children;
     if (outer.tag !== TAG.sequence || !tbs || tbs.tag !== TAG.sequence) {
       throw malformed('not an OCSP request');
     }
-    const parts = readChildren(input, tbs, CODE);
+    const parts = tbs.children;
     const list = parts.find((item) => item.tag === TAG.sequence);
     if (!list) throw malformed('no request list');
-    const certIds = readChildren(input, list, CODE).map((request) => {
-      const [idTlv] = readChildren(input, request, CODE);
-      if (!idTlv || idTlv.tag !== TAG.sequence) throw malformed('request without CertID');
-      const raw = Uint8Array.from(tlvBytes(input, idTlv));
-      return { raw, value: readCertId(input, idTlv) };
+    const certIds = list.children.map((request) => {
+      const [idNode] = request.children;
+      if (!idNode || idNode.tag !== TAG.sequence) throw malformed('request without CertID');
+      return { raw: Uint8Array.from(idNode.bytes), value: readCertId(idNode) };
     });
     const request: ParsedOcspRequest = { certIds };
-    const extensionsTlv = parts.find((item) => item.tag === 0xa2);
-    if (extensionsTlv) {
-      const [extensions] = readChildren(input, extensionsTlv, CODE);
-      for (const extension of extensions ? readChildren(input, extensions, CODE) : []) {
-        const [oidTlv, ...rest] = readChildren(input, extension, CODE);
-        const valueTlv = rest[rest.length - 1];
-        if (!oidTlv || !valueTlv || oidTlv.tag !== TAG.oid) continue;
-        if (decodeOid(contentBytes(input, oidTlv)) === id_pkix_ocsp_nonce) {
-          request.nonce = Uint8Array.from(contentBytes(input, valueTlv));
+    const extensionsNode = parts.find((item) => item.tag === 0xa2);
+    if (extensionsNode) {
+      const [extensions] = extensionsNode.children;
+      for (const extension of extensions ? extensions.children : []) {
+        const [oidNode, ...rest] = extension.children;
+        const valueNode = rest[rest.length - 1];
+        if (!oidNode || !valueNode || oidNode.tag !== TAG.oid) continue;
+        if (readOid(oidNode, CODE) === id_pkix_ocsp_nonce) {
+          request.nonce = Uint8Array.from(valueNode.value);
         }
       }
     }
@@ -458,24 +444,24 @@ export function parseOcspRequest(input: Uint8Array): ParsedOcspRequest {
   }
 }
 
-function readCertId(bytes: Uint8Array, tlv: Tlv): CertIdValue | undefined {
-  const [algTlv, nameHash, keyHashTlv, serial] = readChildren(bytes, tlv, CODE);
-  if (!algTlv || !nameHash || !keyHashTlv || !serial) throw malformed('incomplete CertID');
-  const [oidTlv] = readChildren(bytes, algTlv, CODE);
-  if (!oidTlv || oidTlv.tag !== TAG.oid || serial.tag !== TAG.integer) {
+function readCertId(node: BerNode): CertIdValue | undefined {
+  const [algNode, nameHash, keyHashNode, serial] = node.children;
+  if (!algNode || !nameHash || !keyHashNode || !serial) throw malformed('incomplete CertID');
+  const [oidNode] = algNode.children;
+  if (!oidNode || oidNode.tag !== TAG.oid || serial.tag !== TAG.integer) {
     throw malformed('malformed CertID');
   }
   let hash: DigestName;
   try {
-    hash = digestOidName(decodeOid(contentBytes(bytes, oidTlv)));
+    hash = digestOidName(readOid(oidNode, CODE));
   } catch {
     return undefined;
   }
   return {
     hash,
-    issuerNameHash: toHex(contentBytes(bytes, nameHash)),
-    issuerKeyHash: toHex(contentBytes(bytes, keyHashTlv)),
-    serialHex: integerHex(contentBytes(bytes, serial)),
+    issuerNameHash: toHex(nameHash.value),
+    issuerKeyHash: toHex(keyHashNode.value),
+    serialHex: integerHex(serial.value),
   };
 }
 
@@ -501,18 +487,18 @@ export function ocspErrorResponse(status: Exclude<OcspResponseStatus, 'successfu
   const code = Number(
     Object.entries(RESPONSE_STATUS).find(([, name]) => name === status)?.[0] ?? 2,
   );
-  return encodeSequence(encodeEnumerated(code));
+  return der.sequence(der.enumerated(code));
 }
 
 function certStatusDer(answer: StatusAnswer): Uint8Array {
   if (answer.status === 'good') return Uint8Array.of(0x80, 0);
   if (answer.status === 'unknown') return Uint8Array.of(0x82, 0);
   const reasonCode = Object.entries(REVOCATION_REASONS).find(([, r]) => r === answer.reason)?.[0];
-  return encodeContext(
+  return der.explicit(
     1,
     new Uint8Array([
-      ...encodeGeneralizedTime(answer.revokedAt ?? new Date(0)),
-      ...(reasonCode === undefined ? [] : encodeContext(0, encodeEnumerated(Number(reasonCode)))),
+      ...der.generalizedTime(answer.revokedAt ?? new Date(0)),
+      ...(reasonCode === undefined ? [] : der.explicit(0, der.enumerated(Number(reasonCode)))),
     ]),
   );
 }
@@ -530,9 +516,9 @@ export function signOcspResponse(input: SignOcspResponseInput): Uint8Array {
     return ocspErrorResponse('malformedRequest');
   }
   if (request.certIds.length === 0) return ocspErrorResponse('malformedRequest');
-  const thisUpdate = encodeGeneralizedTime(input.producedAt);
+  const thisUpdate = der.generalizedTime(input.producedAt);
   const nextUpdate = input.nextUpdate
-    ? [encodeContext(0, encodeGeneralizedTime(input.nextUpdate))]
+    ? [der.explicit(0, der.generalizedTime(input.nextUpdate))]
     : [];
   const singles = request.certIds.map(({ raw, value }) => {
     const own =
@@ -540,25 +526,25 @@ export function signOcspResponse(input: SignOcspResponseInput): Uint8Array {
       value.issuerNameHash === toHex(digest(value.hash, input.issuer.subjectDer)) &&
       value.issuerKeyHash === keyHash(input.issuer, value.hash);
     const answer: StatusAnswer = own ? input.statusOf(value.serialHex) : { status: 'unknown' };
-    return encodeSequence(raw, certStatusDer(answer), thisUpdate, ...nextUpdate);
+    return der.sequence(raw, certStatusDer(answer), thisUpdate, ...nextUpdate);
   });
   const extensions = request.nonce
-    ? [encodeContext(1, encodeSequence(nonceExtension(request.nonce)))]
+    ? [der.explicit(1, der.sequence(nonceExtension(request.nonce)))]
     : [];
-  const tbs = encodeSequence(
-    encodeContext(2, encodeOctetString(Buffer.from(keyHash(input.responderCert), 'hex'))),
-    encodeGeneralizedTime(input.producedAt),
-    encodeSequence(...singles),
+  const tbs = der.sequence(
+    der.explicit(2, der.octetString(Buffer.from(keyHash(input.responderCert), 'hex'))),
+    der.generalizedTime(input.producedAt),
+    der.sequence(...singles),
     ...extensions,
   );
   const algorithm = new Uint8Array(AsnConvert.serialize(input.signatureAlgorithm));
   const certs =
     input.responderCert.fingerprintSha256 === input.issuer.fingerprintSha256
       ? []
-      : [encodeContext(0, encodeSequence(input.responderCert.der))];
-  const basic = encodeSequence(tbs, algorithm, encodeBitString(input.sign(tbs)), ...certs);
-  return encodeSequence(
-    encodeEnumerated(0),
-    encodeContext(0, encodeSequence(encodeOid(id_pkix_ocsp_basic), encodeOctetString(basic))),
+      : [der.explicit(0, der.sequence(input.responderCert.der))];
+  const basic = der.sequence(tbs, algorithm, der.bitString(input.sign(tbs)), ...certs);
+  return der.sequence(
+    der.enumerated(0),
+    der.explicit(0, der.sequence(der.oid(id_pkix_ocsp_basic), der.octetString(basic))),
   );
 }
