@@ -391,6 +391,12 @@ describeEachDatabase('documents and receipts', (fresh) => {
       assert.doesNotMatch(name.ascii, /["\\]/);
       assert.match(String(whole.headers['content-disposition']), /^attachment; /);
 
+      const head = await t.app.inject({ method: 'HEAD', url });
+      assert.equal(head.statusCode, 200);
+      assert.equal(head.headers['content-length'], String(bytes.length));
+      assert.equal(head.headers.etag, whole.headers.etag);
+      assert.equal(head.rawPayload.length, 0);
+
       const cached = await t.app.inject({ url, headers: { 'if-none-match': whole.headers.etag } });
       assert.equal(cached.statusCode, 304);
       assert.equal(cached.rawPayload.length, 0);
