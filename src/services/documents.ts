@@ -265,9 +265,8 @@ function notFound(id: string): UppError {
   return new UppError('document.not_found', 404, `no document ${id} you may read`);
 }
 
-/** Parties-only documents: the owner participant's users and the operators' users. */
-async function mayRead(db: Queryable, session: Session | undefined, row: DocumentRow) {
-  if (row.visibility === 'public') return true;
+/** The parties of a document: the owner participant's users and the operators' users. */
+async function isParty(db: Queryable, session: Session | undefined, row: DocumentRow) {
   if (session === undefined) return false;
   const found = await db.query<{ allowed: boolean }>(
     `SELECT EXISTS (SELECT 1 FROM membership m LEFT JOIN participant p ON p.id = m.participant_id
@@ -281,12 +280,14 @@ async function mayRead(db: Queryable, session: Session | undefined, row: Documen
 
 /**
  * A document as its reader may see it; a document the reader may not see is "not found", so
- * that its existence is not revealed.
+ * that its existence is not revealed. Public documents are open to every reader; what only the
+ * parties see (the receipt, with the signer's IIN) asks for `audience` 'parties'.
  */
 export async function readableDocument(
   db: Queryable,
   session: Session | undefined,
   id: string,
+  audience: 'readers' | 'parties' = 'readers',
 ): Promise<DocumentView> {
   const found = await db.query<DocumentRow>(
     `SELECT d.id, d.participant_id, d.form, d.type, d.title_kk, d.title_ru, d.title_en,
@@ -295,7 +296,8 @@ export async function readableDocument(
     [id],
   );
   const row = found.rows[0];
-  if (row === undefined || !(await mayRead(db, session, row))) throw notFound(id);
+  const open = row?.visibility === 'public' && audience === 'readers';
+  if (row === undefined || !(open || (await isParty(db, session, row)))) throw notFound(id);
   const files = await db.query<{
     position: number;
     name: string;

@@ -200,7 +200,10 @@ describeEachDatabase('documents and receipts', (fresh) => {
       assert.equal(receipt.signer.serial, owner.sign.certificate.serialHex);
       assert.equal(receipt.signer.bin, owner.sign.certificate.profile.bin);
 
-      const served = await t.app.inject(`/api/v1/documents/${documentId}/receipt`);
+      const receiptUrl = `/api/v1/documents/${documentId}/receipt`;
+      const anonymous = await t.app.inject(receiptUrl);
+      assert.equal(anonymous.statusCode, 404, 'the receipt names the signer: parties only');
+      const served = await t.app.inject({ url: receiptUrl, headers: bearer(owner.token) });
       assert.equal(served.statusCode, 200);
       assert.deepEqual(served.json(), receipt);
       const verified = await verifyReceipt(t, served.json());

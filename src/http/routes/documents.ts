@@ -264,14 +264,15 @@ export const documentRoutes: FastifyPluginAsync = async (app) => {
     {
       schema: {
         tags: ['documents'],
-        summary: 'The receipt: platform signature and time-stamp; `upp verify` checks it offline',
+        summary: 'The receipt (for the parties): signed, time-stamped; `upp verify` checks it',
         params: idParams,
         response: { 404: { $ref: 'problem#' } },
       },
     },
     async (request, reply) => {
       const { id } = request.params as { id: string };
-      const document = await readableDocument(app.ctx.db, await optionalSession(request), id);
+      const session = await optionalSession(request);
+      const document = await readableDocument(app.ctx.db, session, id, 'parties');
       const receipt = await receiptOf(app.ctx.db, document.id);
       if (receipt === undefined) {
         throw new UppError('document.not_found', 404, `no receipt for document ${id}`);
