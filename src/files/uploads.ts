@@ -24,7 +24,7 @@ export interface UploadRow {
   filename: string;
   filetype: string | null;
   metadata: Record<string, string> | string;
-  status: 'receiving' | 'complete' | 'rejected' | 'terminated';
+  status: 'receiving' | 'complete' | 'rejected' | 'expired' | 'terminated';
   rejection_code: string | null;
   sha256: string | null;
   created_at: Date | string;
@@ -68,7 +68,8 @@ export function metadataOf(row: UploadRow): Record<string, string> {
 /**
  * A finished, accepted upload of `ownerUserId`. Refuses with `upload.not_found` (404) for unknown
  * or others' uploads, `upload.incomplete` (409) while bytes are missing, and the rejection's own
- * code (e.g. `upload.type_mismatch`, 422) for an upload whose content was refused.
+ * code (e.g. `upload.type_mismatch`, 422) for an upload whose content was refused, and
+ * `upload.expired` (410) for one left unfinished too long.
  */
 export async function completedUpload(
   db: Queryable,
@@ -82,6 +83,9 @@ export async function completedUpload(
       422,
       `upload ${uploadId} was refused and cannot be used`,
     );
+  }
+  if (row.status === 'expired') {
+    throw new UppError('upload.expired', 410, `upload ${uploadId} expired before it was finished`);
   }
   if (row.status !== 'complete' || row.sha256 === null || row.completed_at === null) {
     throw new UppError(

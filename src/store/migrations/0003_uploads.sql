@@ -14,7 +14,7 @@ CREATE TABLE upload (
   filetype text CHECK (length(filetype) BETWEEN 1 AND 255),
   metadata jsonb NOT NULL,
   status text NOT NULL DEFAULT 'receiving'
-    CHECK (status IN ('receiving', 'complete', 'rejected', 'terminated')),
+    CHECK (status IN ('receiving', 'complete', 'rejected', 'expired', 'terminated')),
   rejection_code text,
   sha256 text CHECK (sha256 ~ '^[0-9a-f]{64}$'),
   created_at timestamptz NOT NULL,
