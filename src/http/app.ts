@@ -21,6 +21,7 @@ import { documentRoutes } from './routes/documents.js';
 import { participantRoutes } from './routes/participants.js';
 import { pkiRoutes } from './routes/pki.js';
 import { systemRoutes } from './routes/system.js';
+import { uploadRoutes } from './routes/uploads.js';
 
 export interface AppContext {
   config: Config;
@@ -125,6 +126,7 @@ export async function buildApp(
   await app.register(authRoutes, { prefix: '/api/v1' });
   await app.register(participantRoutes, { prefix: '/api/v1' });
   await app.register(documentRoutes, { prefix: '/api/v1' });
+  await app.register(uploadRoutes, { prefix: '/api/v1' });
   await app.register(pkiRoutes, { pki: ctx.pki });
   return app;
 }
