@@ -136,13 +136,13 @@ async function signedFiles(
   tx: Queryable,
   session: Session,
   uploads: readonly SignedUpload[],
-): Promise<DocumentFile[]> {
+): Promise<(DocumentFile & { uploadId: string })[]> {
   uploads.forEach((upload) => checkFileName(upload.name));
   checkVolumes(uploads.map((upload) => upload.name));
   if (new Set(uploads.map((upload) => upload.uploadId)).size !== uploads.length) {
     throw new UppError('document.invalid', 400, 'each upload is listed once');
   }
-  const files: DocumentFile[] = [];
+  const files: (DocumentFile & { uploadId: string })[] = [];
   for (const [index, upload] of uploads.entries()) {
     const stored = await completedUpload(tx, upload.uploadId, session.userId);
     if (stored.sha256 !== upload.sha256 || stored.size !== upload.size) {
@@ -153,6 +153,7 @@ async function signedFiles(
       );
     }
     files.push({
+      uploadId: upload.uploadId,
       position: index + 1,
       name: upload.name,
       size: stored.size,
@@ -223,14 +224,13 @@ export async function signDocument(
       ],
     );
     for (const file of files) {
-      const upload = (payload.uploads as SignedUpload[])[file.position - 1];
       await tx.query(
         `INSERT INTO document_file (document_id, position, upload_id, name, media_type, size,
            sha256) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
         [
           documentId,
           file.position,
-          upload?.uploadId,
+          file.uploadId,
           file.name,
           file.mediaType,
           file.size,
