@@ -37,55 +37,19 @@ const SERVED_MEDIA_TYPES = new Set([
 ]);
 
 /** Kazakh and Russian letters for the ASCII `filename` fallback of Content-Disposition. */
-const TRANSLITERATION: Readonly<Record<string, string>> = {
-  а: 'a',
-  ә: 'a',
-  б: 'b',
-  в: 'v',
-  г: 'g',
-  ғ: 'g',
-  д: 'd',
-  е: 'e',
-  ё: 'e',
-  ж: 'zh',
-  з: 'z',
-  и: 'i',
-  й: 'i',
-  к: 'k',
-  қ: 'q',
-  л: 'l',
-  м: 'm',
-  н: 'n',
-  ң: 'n',
-  о: 'o',
-  ө: 'o',
-  п: 'p',
-  р: 'r',
-  с: 's',
-  т: 't',
-  у: 'u',
-  ұ: 'u',
-  ү: 'u',
-  ф: 'f',
-  х: 'kh',
-  һ: 'h',
-  ц: 'ts',
-  ч: 'ch',
-  ш: 'sh',
-  щ: 'shch',
-  ъ: '',
-  ы: 'y',
-  і: 'i',
-  ь: '',
-  э: 'e',
-  ю: 'yu',
-  я: 'ya',
-};
+const TRANSLITERATION = new Map(
+  (
+    'а:a ә:a б:b в:v г:g ғ:g д:d е:e ё:e ж:zh з:z и:i й:i к:k қ:q л:l м:m н:n ң:n о:o ө:o ' +
+    'п:p р:r с:s т:t у:u ұ:u ү:u ф:f х:kh һ:h ц:ts ч:ch ш:sh щ:shch ъ: ы:y і:i ь: э:e ю:yu я:ya'
+  )
+    .split(' ')
+    .map((pair) => pair.split(':') as [string, string]),
+);
 
 function asciiFallback(name: string): string {
   const letters = [...name].map((char) => {
     const lower = char.toLowerCase();
-    const latin = TRANSLITERATION[lower];
+    const latin = TRANSLITERATION.get(lower);
     if (latin === undefined) return /^[\x20-\x7e]$/.test(char) ? char : '_';
     return char === lower ? latin : latin.charAt(0).toUpperCase() + latin.slice(1);
   });
