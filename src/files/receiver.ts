@@ -59,6 +59,8 @@ interface LiveUpload {
   offset: number;
   hash: Hash | undefined;
   busy: boolean;
+  /** The flush to disk of the parts received so far, running while the next part arrives. */
+  flushing?: Promise<void>;
 }
 
 class PartRefused extends Error {
@@ -80,6 +82,23 @@ function stateOf(row: UploadRow, offset: number): UploadState {
     expiresAt: complete ? undefined : asDate(row.expires_at),
     sha256: complete ? (row.sha256 ?? undefined) : undefined,
   };
+}
+
+/**
+ * Flushes a part file to disk without holding up the reply: a killed process loses nothing that
+ * was written, and the completion waits for the flush (and flushes again) before the file counts.
+ */
+function flushInBackground(path: string, previous: Promise<void> | undefined): Promise<void> {
+  return (previous ?? Promise.resolve())
+    .then(async () => {
+      const handle = await open(path, 'r');
+      try {
+        await handle.datasync();
+      } finally {
+        await handle.close();
+      }
+    })
+    .catch(() => undefined);
 }
 
 async function* noBytes(): AsyncIterable<Uint8Array> {}
@@ -335,16 +354,23 @@ export class UploadReceiver {
     let written = 0;
     let failure: unknown;
     try {
+      // One batch is written while the next is received, so the socket is rarely paused.
+      let writing: Promise<void> = Promise.resolve();
       let batch: Buffer[] = [];
       let batched = 0;
-      const flush = async () => {
+      let queued = 0;
+      const flush = () => {
         if (batched === 0) return;
         const buffers = batch;
         const size = batched;
+        const position = start + queued;
+        queued += size;
         batch = [];
         batched = 0;
-        await handle.writev(buffers, start + written);
-        written += size;
+        writing = writing.then(async () => {
+          await handle.writev(buffers, position);
+          written += size;
+        });
       };
       try {
         for await (const data of part.body) {
@@ -356,14 +382,17 @@ export class UploadReceiver {
           partDigest?.update(chunk);
           batch.push(chunk);
           batched += chunk.length;
-          if (batched >= WRITE_BATCH_BYTES) await flush();
+          if (batched >= WRITE_BATCH_BYTES) {
+            await writing;
+            flush();
+          }
         }
       } catch (error) {
         failure = error;
       }
       // Bytes that arrived before a dropped connection are kept; a refused part is not.
-      if (!(failure instanceof PartRefused)) await flush();
-      await handle.sync();
+      if (!(failure instanceof PartRefused)) flush();
+      await writing;
     } finally {
       await handle.close();
     }
@@ -379,12 +408,14 @@ export class UploadReceiver {
     const offset = start + written;
     live.offset = offset;
     live.hash = hash;
+    live.flushing = flushInBackground(path, live.flushing);
     await this.db.query(
       'UPDATE upload SET upload_offset = $2, unverified_from = NULL WHERE id = $1',
       [row.id, offset],
     );
     if (failure !== undefined) throw failure;
     if (offset < length) return stateOf(row, offset);
+    await live.flushing;
     return this.complete(row, hash.digest('hex'));
   }
 
