@@ -254,6 +254,17 @@ describeEachDatabase('uploads (tus)', (fresh) => {
     assert.equal(last.headers['upload-offset'], String(PDF.length));
     assert.equal(last.headers['upload-sha256'], sha256(PDF));
 
+    const empty = await patch(t.app, alice, location, PDF.length, Buffer.alloc(0));
+    assert.equal(empty.statusCode, 204, 'an empty part at the end changes nothing');
+    const finished = await t.app.inject({
+      method: 'HEAD',
+      url: location,
+      headers: tusHeaders(alice),
+    });
+    assert.equal(finished.headers['upload-offset'], String(PDF.length));
+    assert.equal(finished.headers['upload-sha256'], sha256(PDF));
+    assert.equal(finished.headers['upload-expires'], undefined);
+
     const done = await completedUpload(db, idOf(location), alice.userId);
     assert.equal(done.sha256, sha256(PDF));
     assert.equal(done.size, PDF.length);
@@ -287,6 +298,9 @@ describeEachDatabase('uploads (tus)', (fresh) => {
 
   test('a wrong Upload-Offset is refused with 409 and changes nothing', async () => {
     const location = await created(t.app, alice, 100, { filename: 'notes.txt' });
+    const nothing = await patch(t.app, alice, location, 0, Buffer.alloc(0));
+    assert.equal(nothing.statusCode, 204, nothing.body);
+    assert.equal(nothing.headers['upload-offset'], '0');
     await patch(t.app, alice, location, 0, Buffer.from('a'.repeat(10)));
     const response = await patch(t.app, alice, location, 5, Buffer.from('b'.repeat(10)));
     assert.equal(response.statusCode, 409);
