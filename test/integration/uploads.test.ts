@@ -2,7 +2,7 @@
 // ownership, expiry, names, empty files, magic bytes and resuming after a dropped connection.
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
@@ -184,6 +184,8 @@ describeEachDatabase('uploads (tus)', (fresh) => {
 
   after(async () => {
     await t.app.close();
+    await rm(join(t.config.dataDir, 'uploads'), { recursive: true, force: true });
+    await rm(join(t.config.dataDir, 'blobs'), { recursive: true, force: true });
   });
 
   test('OPTIONS names the version, extensions, size limit and checksum algorithms', async () => {
