@@ -19,6 +19,12 @@ export interface Config {
   metricsToken: string | undefined;
   uploadMaxBytes: number;
   uploadExpiryHours: number;
+  blobStore: 'fs' | 's3';
+  s3Endpoint: string | undefined;
+  s3Bucket: string | undefined;
+  s3Region: string;
+  s3AccessKeyId: string | undefined;
+  s3SecretAccessKey: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -208,6 +214,48 @@ export const VARIABLES = {
     fallback: 24,
     parse: integer(1, 720),
     description: 'hours an unfinished upload may be resumed before its bytes are deleted',
+  },
+  blobStore: {
+    name: 'UPP_BLOB_STORE',
+    accepts: 'fs or s3',
+    fallback: 'fs',
+    parse: oneOf(['fs', 's3'] as const),
+    description: 'where file bytes live: UPP_DATA_DIR/blobs, or an S3-compatible bucket',
+  },
+  s3Endpoint: {
+    name: 'UPP_S3_ENDPOINT',
+    accepts: 'an http(s) URL',
+    fallback: undefined,
+    parse: httpUrl,
+    description: 'the S3-compatible service (path-style requests), with UPP_BLOB_STORE=s3',
+  },
+  s3Bucket: {
+    name: 'UPP_S3_BUCKET',
+    accepts: 'a bucket name of 3 to 63 lowercase letters, digits, dots and hyphens',
+    fallback: undefined,
+    parse: (raw: string) => (/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(raw) ? raw : undefined),
+    description: 'the bucket blobs are stored in',
+  },
+  s3Region: {
+    name: 'UPP_S3_REGION',
+    accepts: 'a region name such as us-east-1',
+    fallback: 'us-east-1',
+    parse: (raw: string) => (/^[a-z0-9-]{1,64}$/.test(raw) ? raw : undefined),
+    description: 'the region requests are signed for',
+  },
+  s3AccessKeyId: {
+    name: 'UPP_S3_ACCESS_KEY_ID',
+    accepts: 'an access key id',
+    fallback: undefined,
+    parse: nonEmpty,
+    description: 'the access key id for the bucket',
+  },
+  s3SecretAccessKey: {
+    name: 'UPP_S3_SECRET_ACCESS_KEY',
+    accepts: 'a secret access key',
+    fallback: undefined,
+    parse: nonEmpty,
+    description: 'the secret key for the bucket; never logged',
   },
 } satisfies { [K in keyof Config]: Variable<Config[K]> };
 
