@@ -6,7 +6,10 @@ import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { ConfigError } from '../config/index.js';
 import { UppError } from '../domain/errors.js';
+import { S3BlobStore } from './s3-blob-store.js';
+import type { S3Settings } from './s3-blob-store.js';
 
 export interface StoredBlob {
   sha256: string;
@@ -149,14 +152,50 @@ async function syncFile(path: string): Promise<void> {
   }
 }
 
-const stores = new Map<string, BlobStore>();
+/** The configuration that chooses the store; without `blobStore` the data directory's store. */
+export interface BlobStoreConfig {
+  dataDir: string;
+  blobStore?: 'fs' | 's3';
+  s3Endpoint?: string | undefined;
+  s3Bucket?: string | undefined;
+  s3Region?: string;
+  s3AccessKeyId?: string | undefined;
+  s3SecretAccessKey?: string | undefined;
+}
 
-/** The platform's one blob store for a data directory, shared by uploads and documents. */
-export function blobStoreFor(config: { dataDir: string }): BlobStore {
-  let store = stores.get(config.dataDir);
-  if (store === undefined) {
-    store = new FileSystemBlobStore(join(config.dataDir, 'blobs'));
-    stores.set(config.dataDir, store);
+function s3Settings(config: BlobStoreConfig): S3Settings {
+  const required = {
+    UPP_S3_ENDPOINT: config.s3Endpoint,
+    UPP_S3_BUCKET: config.s3Bucket,
+    UPP_S3_ACCESS_KEY_ID: config.s3AccessKeyId,
+    UPP_S3_SECRET_ACCESS_KEY: config.s3SecretAccessKey,
+  };
+  for (const [name, value] of Object.entries(required)) {
+    if (value === undefined) throw new ConfigError(name, 'a value when UPP_BLOB_STORE=s3', '');
   }
+  return {
+    endpoint: config.s3Endpoint ?? '',
+    bucket: config.s3Bucket ?? '',
+    region: config.s3Region ?? 'us-east-1',
+    accessKeyId: config.s3AccessKeyId ?? '',
+    secretAccessKey: config.s3SecretAccessKey ?? '',
+  };
+}
+
+const stores = new Map<string, { store: BlobStore; chosen: boolean }>();
+
+/**
+ * The platform's one blob store for a data directory, shared by uploads and documents. A call
+ * that names the store (`blobStore`, as the full configuration does) decides; a call with only
+ * `dataDir` gets whatever was decided, or the file-system store.
+ */
+export function blobStoreFor(config: BlobStoreConfig): BlobStore {
+  const known = stores.get(config.dataDir);
+  if (known !== undefined && (known.chosen || config.blobStore === undefined)) return known.store;
+  const store =
+    config.blobStore === 's3'
+      ? new S3BlobStore(s3Settings(config), join(config.dataDir, 'blobs', 'tmp'))
+      : new FileSystemBlobStore(join(config.dataDir, 'blobs'));
+  stores.set(config.dataDir, { store, chosen: config.blobStore !== undefined });
   return store;
 }

@@ -8,7 +8,9 @@ import { Readable } from 'node:stream';
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FileSystemBlobStore, blobStoreFor } from '../../src/files/blob-store.js';
+import { ConfigError } from '../../src/config/index.js';
 import { isUppError } from '../../src/domain/errors.js';
+import { S3BlobStore } from '../../src/files/s3-blob-store.js';
 
 const root = mkdtempSync(join(tmpdir(), 'upp-blobs-'));
 after(() => rm(root, { recursive: true, force: true }));
@@ -98,4 +100,22 @@ test('blobStoreFor gives one store per data directory', () => {
     blobStoreFor({ dataDir: join(root, 'x') }),
     blobStoreFor({ dataDir: join(root, 'y') }),
   );
+});
+
+test('UPP_BLOB_STORE=s3 needs its settings, and then every caller gets the S3 store', () => {
+  const dataDir = join(root, 's3');
+  assert.throws(
+    () => blobStoreFor({ dataDir, blobStore: 's3', s3Bucket: 'upp-blobs' }),
+    (error) => error instanceof ConfigError && error.variable === 'UPP_S3_ENDPOINT',
+  );
+  const chosen = blobStoreFor({
+    dataDir,
+    blobStore: 's3',
+    s3Endpoint: 'http://127.0.0.1:9000',
+    s3Bucket: 'upp-blobs',
+    s3AccessKeyId: 'AKIDEXAMPLE',
+    s3SecretAccessKey: 'secret',
+  });
+  assert.ok(chosen instanceof S3BlobStore);
+  assert.equal(blobStoreFor({ dataDir }), chosen);
 });
