@@ -5,11 +5,13 @@ import { describeMachine } from './machine.js';
 import { benchGost } from './gost.js';
 import { benchPki } from './pki.js';
 import { benchStartup } from './startup.js';
+import { benchUploads } from './uploads.js';
 
 const BENCHMARKS: Record<string, () => Promise<object>> = {
   startup: benchStartup,
   pki: benchPki,
   gost: benchGost,
+  uploads: benchUploads,
 };
 
 const requested = process.argv.slice(2);
