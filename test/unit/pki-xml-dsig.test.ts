@@ -103,7 +103,8 @@ test('tampering with SignedInfo or SignatureValue gives signature.invalid', () =
   const rsa = replaceOnce(
     rsaXml,
     '<ds:SignatureMethod Algorithm="http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"/>',
-    '<ds:SignatureMethod Algorithm="http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"></ds:SignatureMethod> ',
+    '<ds:SignatureMethod Algorithm="http://www.w3.org/2001/04/xmldsig-more#rsa-sha256">' +
+      '</ds:SignatureMethod> ',
   );
   assert.deepEqual(codes(rsa), ['signature.invalid']);
   const value = replaceOnce(rsaXml, 'aAeSW+p2AfXts7Pf', 'aAeSW+p2AfXts7Pg');
