@@ -63,21 +63,11 @@ export class FileSystemBlobStore implements BlobStore {
 
   async put(source: AsyncIterable<Uint8Array> | NodeJS.ReadableStream): Promise<StoredBlob> {
     const temporary = await this.temporaryPath();
-    const hash = createHash('sha256');
-    let size = 0;
-    const measure = new Transform({
-      transform(chunk: Buffer, _encoding, done) {
-        hash.update(chunk);
-        size += chunk.length;
-        done(null, chunk);
-      },
-    });
     try {
-      await pipeline(source, measure, createWriteStream(temporary, { flags: 'wx' }));
+      const stored = await spool(source, temporary);
       await syncFile(temporary);
-      const sha256 = hash.digest('hex');
-      await this.settle(temporary, sha256);
-      return { sha256, size };
+      await this.settle(temporary, stored.sha256);
+      return stored;
     } catch (error) {
       await rm(temporary, { force: true });
       throw error;
@@ -141,6 +131,24 @@ export class FileSystemBlobStore implements BlobStore {
     }
     await rename(path, target);
   }
+}
+
+/** Writes a stream to a new file at `path`, hashing and counting it on the way. */
+export async function spool(
+  source: AsyncIterable<Uint8Array> | NodeJS.ReadableStream,
+  path: string,
+): Promise<StoredBlob> {
+  const hash = createHash('sha256');
+  let size = 0;
+  const measure = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      hash.update(chunk);
+      size += chunk.length;
+      done(null, chunk);
+    },
+  });
+  await pipeline(source, measure, createWriteStream(path, { flags: 'wx' }));
+  return { sha256: hash.digest('hex'), size };
 }
 
 async function syncFile(path: string): Promise<void> {

@@ -2,13 +2,13 @@
 // with that SHA-256 as x-amz-content-sha256 so the store itself rejects altered bytes. Requests
 // are signed with AWS Signature Version 4; the secret key never leaves this module.
 import { createHash, createHmac, randomUUID } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Readable, Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { UppError } from '../domain/errors.js';
+import { spool } from './blob-store.js';
 import type { BlobStore, ByteRange, StoredBlob } from './blob-store.js';
 
 export interface S3Settings {
@@ -157,18 +157,8 @@ export class S3BlobStore implements BlobStore {
   async put(source: AsyncIterable<Uint8Array> | NodeJS.ReadableStream): Promise<StoredBlob> {
     await mkdir(this.spoolDir, { recursive: true });
     const path = join(this.spoolDir, `${randomUUID()}.part`);
-    const hash = createHash('sha256');
-    let size = 0;
-    const measure = new Transform({
-      transform(chunk: Buffer, _encoding, done) {
-        hash.update(chunk);
-        size += chunk.length;
-        done(null, chunk);
-      },
-    });
     try {
-      await pipeline(source, measure, createWriteStream(path, { flags: 'wx' }));
-      return await this.adopt(path, { sha256: hash.digest('hex'), size });
+      return await this.adopt(path, await spool(source, path));
     } finally {
       await rm(path, { force: true });
     }
