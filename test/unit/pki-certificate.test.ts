@@ -3,10 +3,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import fc from 'fast-check';
 import { parseCertificate } from '../../src/pki/certificate.js';
 import { toDer, toPem } from '../../src/pki/pem.js';
 import { PkiError } from '../../src/pki/errors.js';
+import { fuzzParser } from '../support/fuzz.js';
 
 const vectors = new URL('../../../shared/kz-eds-vectors/', import.meta.url);
 const read = (path: string): Uint8Array => new Uint8Array(readFileSync(new URL(path, vectors)));
@@ -98,34 +98,9 @@ test('fuzz: random bytes and mutated certificates only ever raise PkiError', () 
     'ca/nca_gost2022_test.cer',
     'ca/root_rsa_test.crt',
   ].map((path) => toDer(read(path)));
-  let inputs = 0;
-  const check = (input: Uint8Array): void => {
-    inputs++;
-    try {
-      parseCertificate(input);
-    } catch (error) {
-      assert.ok(error instanceof PkiError, `unexpected ${String(error)}`);
-    }
-  };
-  fc.assert(
-    fc.property(fc.uint8Array({ maxLength: 2048 }), (bytes) => check(bytes)),
-    { numRuns: 500 },
-  );
-  fc.assert(
-    fc.property(
-      fc.constantFrom(...seeds),
-      fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), {
-        minLength: 1,
-        maxLength: 8,
-      }),
-      fc.option(fc.nat(), { nil: undefined }),
-      (seed, flips, cut) => {
-        const copy = Uint8Array.from(seed);
-        for (const [at, value] of flips) copy[at % copy.length] = value;
-        check(cut === undefined ? copy : copy.subarray(0, cut % copy.length));
-      },
-    ),
-    { numRuns: 1500 },
-  );
-  console.log(`fuzz certificate: ${inputs} inputs`);
+  fuzzParser('certificate', seeds, [parseCertificate], {
+    random: 500,
+    randomMaxLength: 2048,
+    mutated: 1500,
+  });
 });

@@ -4,7 +4,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import fc from 'fast-check';
 import { parseCertificate, type Certificate } from '../../src/pki/certificate.js';
 import { PkiError } from '../../src/pki/errors.js';
 import {
@@ -18,6 +17,7 @@ import {
 } from '../../src/pki/ocsp.js';
 import { openPkcs12 } from '../../src/pki/pkcs12.js';
 import { ECDSA_SHA256, issue, newKey, signer, smallPki, type TestKey } from './pki-test-issuer.js';
+import { fuzzParser } from '../support/fuzz.js';
 
 const vectors = new URL('../../../shared/kz-eds-vectors/', import.meta.url);
 const read = (path: string) => new Uint8Array(readFileSync(new URL(path, vectors)));
@@ -305,36 +305,13 @@ test('fuzz: random bytes and mutated OCSP responses and requests only raise PkiE
   const subject = cases[0].cert();
   const issuer = cert(cases[0].issuer);
   const requestSeed = createOcspRequest({ cert: subject, issuer, nonce: true }).der;
-  let inputs = 0;
-  const check = (input: Uint8Array): void => {
-    inputs++;
-    try {
-      checkOcspResponse(parseOcspResponse(input), subject, issuer, { at: SEPT_2 });
-    } catch (error) {
-      assert.ok(error instanceof PkiError, `unexpected ${String(error)}`);
-    }
-    try {
-      parseOcspRequest(input);
-    } catch (error) {
-      assert.ok(error instanceof PkiError, `unexpected ${String(error)}`);
-    }
-  };
-  fc.assert(fc.property(fc.uint8Array({ maxLength: 1024 }), check), { numRuns: 400 });
-  fc.assert(
-    fc.property(
-      fc.constantFrom(...seeds, requestSeed),
-      fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), {
-        minLength: 1,
-        maxLength: 8,
-      }),
-      fc.option(fc.nat(), { nil: undefined }),
-      (seed, flips, cut) => {
-        const copy = Uint8Array.from(seed);
-        for (const [at, value] of flips) copy[at % copy.length] = value;
-        check(cut === undefined ? copy : copy.subarray(0, cut % copy.length));
-      },
-    ),
-    { numRuns: 1000 },
+  fuzzParser(
+    'ocsp',
+    [...seeds, requestSeed],
+    [
+      (input) => checkOcspResponse(parseOcspResponse(input), subject, issuer, { at: SEPT_2 }),
+      parseOcspRequest,
+    ],
+    { random: 400, randomMaxLength: 1024, mutated: 1000 },
   );
-  console.log(`fuzz ocsp: ${inputs} inputs`);
 });
