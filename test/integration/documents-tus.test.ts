@@ -8,7 +8,8 @@ import { migrate } from '../../src/store/migrate.js';
 import { testApp } from '../support/app.js';
 import type { TestApp } from '../support/app.js';
 import { describeEachDatabase } from '../support/databases.js';
-import { demoKey, logIn, newBin, newIin, nonce, sign } from '../support/signing.js';
+import { registerCompany } from '../support/participants.js';
+import { nonce, sign } from '../support/signing.js';
 import type { Key } from '../support/signing.js';
 
 interface Owner {
@@ -18,32 +19,8 @@ interface Owner {
 }
 
 async function registerOwner(t: TestApp): Promise<Owner> {
-  const ca = t.pki.demoCa!;
-  const bin = newBin();
-  const iin = newIin();
-  const alg = 'gost2015';
-  const signKey = demoKey(ca, { role: 'first_head', iin, bin, purpose: 'sign', alg });
-  const auth = demoKey(ca, { role: 'first_head', iin, bin, purpose: 'auth', alg });
-  const payload = {
-    action: 'participant.register',
-    nonce: await nonce(t.app),
-    participant: {
-      kind: 'legal_entity',
-      bin,
-      names: { kk: '«Жол Құрылыс» ЖШС', ru: 'ТОО «Жол Курылыс»' },
-      address: { kato: '711210000', text: 'Астана қ., Мәңгілік Ел даңғылы, 8' },
-      contacts: { email: 'office@zhol.kz' },
-      roles: ['potential_supplier'],
-    },
-  };
-  const response = await t.app.inject({
-    method: 'POST',
-    url: '/api/v1/participants',
-    payload: { payload, signature: sign(signKey, payload, t.clock.now()) },
-  });
-  assert.equal(response.statusCode, 201, response.body);
-  const token = await logIn(t.app, auth, t.clock.now());
-  return { participantId: response.json().participantId, sign: signKey, token };
+  const company = await registerCompany(t, 'gost2015');
+  return { participantId: company.participantId, sign: company.head.sign, token: company.token };
 }
 
 const tus = (owner: Owner, extra: Record<string, string> = {}) => ({

@@ -16,7 +16,8 @@ import { migrate } from '../../src/store/migrate.js';
 import { testApp } from '../support/app.js';
 import type { TestApp } from '../support/app.js';
 import { describeEachDatabase } from '../support/databases.js';
-import { demoKey, logIn, newBin, newIin, nonce, sign } from '../support/signing.js';
+import { registerCompany as registerLegalEntity } from '../support/participants.js';
+import { nonce, sign } from '../support/signing.js';
 import type { Key } from '../support/signing.js';
 
 type Alg = 'rsa' | 'gost2015';
@@ -33,38 +34,15 @@ interface Setup extends TestApp {
 }
 
 async function registerCompany(t: Setup, alg: Alg = 'rsa'): Promise<Company> {
-  const ca = t.pki.demoCa!;
-  const bin = newBin();
-  const iin = newIin();
-  const signKey = demoKey(ca, { role: 'first_head', iin, bin, purpose: 'sign', alg });
-  const auth = demoKey(ca, { role: 'first_head', iin, bin, purpose: 'auth', alg });
-  const payload = {
-    action: 'participant.register',
-    nonce: await nonce(t.app),
-    participant: {
-      kind: 'legal_entity',
-      bin,
-      names: { kk: '«Тест Құрылыс» ЖШС', ru: 'ТОО «Тест Строй»' },
-      address: { kato: '751110000', text: 'Алматы қ., Абай даңғылы, 1' },
-      contacts: { email: 'info@test-stroy.kz' },
-      roles: ['customer', 'potential_supplier'],
-    },
-  };
-  const response = await t.app.inject({
-    method: 'POST',
-    url: '/api/v1/participants',
-    payload: { payload, signature: sign(signKey, payload, t.clock.now()) },
-  });
-  assert.equal(response.statusCode, 201, response.body);
-  const token = await logIn(t.app, auth, t.clock.now());
+  const company = await registerLegalEntity(t, alg);
   const user = await t.db.query<{ id: string }>('SELECT id FROM user_account WHERE iin = $1', [
-    iin,
+    company.headIin,
   ]);
   return {
-    participantId: response.json().participantId,
+    participantId: company.participantId,
     userId: user.rows[0]!.id,
-    sign: signKey,
-    token,
+    sign: company.head.sign,
+    token: company.token,
   };
 }
 

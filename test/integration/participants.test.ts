@@ -6,27 +6,10 @@ import { grantAdministrator } from '../../src/services/participants.js';
 import type { Database } from '../../src/store/database.js';
 import { migrate } from '../../src/store/migrate.js';
 import { testApp } from '../support/app.js';
-import type { TestApp } from '../support/app.js';
 import { describeEachDatabase } from '../support/databases.js';
+import { legalEntity, registerCompany } from '../support/participants.js';
 import { demoKey, logIn, newBin, newIin, nonce, sign } from '../support/signing.js';
 import type { Key } from '../support/signing.js';
-
-function legalEntity(bin: string, value: string, extra: Record<string, unknown> = {}) {
-  return {
-    action: 'participant.register',
-    nonce: value,
-    participant: {
-      kind: 'legal_entity',
-      bin,
-      names: { kk: '«Тест Құрылыс» ЖШС', ru: 'ТОО «Тест Строй»' },
-      address: { kato: '751110000', text: 'Алматы қ., Абай даңғылы, 1' },
-      bank: { iban: 'KZ86125KZT5004100100', bic: 'KCJBKZKX' },
-      contacts: { email: 'info@test-stroy.kz', phone: '+7 727 000 00 00' },
-      roles: ['customer', 'potential_supplier'],
-      ...extra,
-    },
-  };
-}
 
 async function refusals(db: Database, action: string): Promise<string[]> {
   const rows = await db.query<{ details: { code: string } }>(
@@ -39,33 +22,6 @@ async function refusals(db: Database, action: string): Promise<string[]> {
 async function count(db: Database, table: string): Promise<number> {
   const rows = await db.query<{ n: bigint }>(`SELECT count(*) AS n FROM ${table}`);
   return Number(rows.rows[0]?.n);
-}
-
-interface Company {
-  bin: string;
-  headIin: string;
-  head: { sign: Key; auth: Key };
-  participantId: string;
-  token: string;
-}
-
-async function registerCompany(t: TestApp, alg: 'rsa' | 'gost2015' = 'rsa'): Promise<Company> {
-  const ca = t.pki.demoCa!;
-  const bin = newBin();
-  const headIin = newIin();
-  const head = {
-    sign: demoKey(ca, { role: 'first_head', iin: headIin, bin, purpose: 'sign', alg }),
-    auth: demoKey(ca, { role: 'first_head', iin: headIin, bin, purpose: 'auth', alg }),
-  };
-  const payload = legalEntity(bin, await nonce(t.app));
-  const response = await t.app.inject({
-    method: 'POST',
-    url: '/api/v1/participants',
-    payload: { payload, signature: sign(head.sign, payload, t.clock.now()) },
-  });
-  assert.equal(response.statusCode, 201, response.body);
-  const token = await logIn(t.app, head.auth, t.clock.now());
-  return { bin, headIin, head, participantId: response.json().participantId, token };
 }
 
 function bearer(token: string) {
