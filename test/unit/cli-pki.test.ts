@@ -337,6 +337,25 @@ test('usage errors exit with 2', async () => {
   assert.match(missing.out, /input\.unreadable/);
 });
 
+/** `upp sign` with one of the NCA RK vector key stores. */
+function signWithVector(
+  name: string,
+  password: string,
+  data: string,
+  out: string,
+  detached = false,
+) {
+  const args = ['--p12', vector(`p12/ncanode/${name}.p12`), '--password', password];
+  return run(signCommand, [
+    ...args,
+    '--data',
+    data,
+    '--out',
+    out,
+    ...(detached ? ['--detached'] : []),
+  ]);
+}
+
 test('upp sign with the NCA RK key stores, then upp verify of the output', async () => {
   const data = join(work, 'contract.txt');
   writeFileSync(data, 'договор поставки № 1');
@@ -348,17 +367,7 @@ test('upp sign with the NCA RK key stores, then upp verify of the output', async
     for (const detached of [false, true]) {
       const out = join(work, `${name}-${detached}.p7s`);
       const before = systemClock.now().getTime();
-      const signed = await run(signCommand, [
-        '--p12',
-        vector(`p12/ncanode/${name}.p12`),
-        '--password',
-        password,
-        '--data',
-        data,
-        '--out',
-        out,
-        ...(detached ? ['--detached'] : []),
-      ]);
+      const signed = await signWithVector(name, password, data, out, detached);
       assert.equal(signed.code, 0, signed.err);
       assert.equal(parseCms(new Uint8Array(readFileSync(out))).content === undefined, detached);
       const { code, reports } = await verifyJson([
@@ -393,16 +402,12 @@ test('upp sign with the NCA RK key stores, then upp verify of the output', async
   assert.equal(stdout.code, 0);
   assert.equal(parseCms(new Uint8Array(stdout.bytes)).signers.length, 1);
 
-  const wrong = await run(signCommand, [
-    '--p12',
-    vector('p12/ncanode/individual_valid_sign_2004_rsa.p12'),
-    '--password',
+  const wrong = await signWithVector(
+    'individual_valid_sign_2004_rsa',
     'Qwerty13',
-    '--data',
     data,
-    '--out',
     join(work, 'never.p7s'),
-  ]);
+  );
   assert.equal(wrong.code, 1);
   assert.match(wrong.err, /^upp: p12\.bad_password: /);
 });
@@ -417,16 +422,7 @@ test('revoked NCA RK key stores: revoked per the OCSP response and per the CRL',
   ] as const;
   for (const [name, password, source, revokedAt] of cases) {
     const out = join(work, `${name}.p7s`);
-    const signed = await run(signCommand, [
-      '--p12',
-      vector(`p12/ncanode/${name}.p12`),
-      '--password',
-      password,
-      '--data',
-      data,
-      '--out',
-      out,
-    ]);
+    const signed = await signWithVector(name, password, data, out);
     assert.equal(signed.code, 0, signed.err);
     const { code, reports } = await verifyJson([
       out,
