@@ -26,12 +26,12 @@ export async function startServer(
   env: Readonly<Record<string, string | undefined>> = process.env,
 ): Promise<RunningServer> {
   checkTimeZoneData();
-  loadWorkingCalendar(config.calendarDir);
+  const calendar = loadWorkingCalendar(config.calendarDir);
   const pki = await createPlatformPki(pkiSettingsFromEnv(env, config), clock);
   const db = await openDatabase(config);
   try {
     const migration = await migrate(db);
-    const app = await buildApp({ config, db, clock, pki }, options);
+    const app = await buildApp({ config, db, clock, pki, calendar }, options);
     const url = await app.listen({ host: config.host, port: config.port });
     app.log.info(
       { event: 'server.started', url, driver: db.driver, migrationsApplied: migration.applied },

@@ -25,6 +25,9 @@ export interface Config {
   s3Region: string;
   s3AccessKeyId: string | undefined;
   s3SecretAccessKey: string | undefined;
+  ocdsPrefix: string;
+  chronographIntervalMs: number;
+  demoData: 'auto' | 'on' | 'off';
 }
 
 export class ConfigError extends Error {
@@ -256,6 +259,27 @@ export const VARIABLES = {
     fallback: undefined,
     parse: nonEmpty,
     description: 'the secret key for the bucket; never logged',
+  },
+  ocdsPrefix: {
+    name: 'UPP_OCDS_PREFIX',
+    accepts: 'ocds- followed by 6 letters or digits',
+    fallback: 'ocds-upp001',
+    parse: (raw: string) => (/^ocds-[a-z0-9]{6}$/.test(raw) ? raw : undefined),
+    description: 'the ocid prefix of the open data (register one with OCP for production)',
+  },
+  chronographIntervalMs: {
+    name: 'UPP_CHRONOGRAPH_INTERVAL_MS',
+    accepts: 'an integer from 0 to 3600000 (0 turns the chronograph off on this node)',
+    fallback: 1000,
+    parse: integer(0, 3_600_000),
+    description: 'how often this node claims procurements whose next check is due',
+  },
+  demoData: {
+    name: 'UPP_DEMO_DATA',
+    accepts: 'auto, on or off',
+    fallback: 'auto',
+    parse: oneOf(['auto', 'on', 'off'] as const),
+    description: 'demo procurements in an empty database; auto: embedded and not production',
   },
 } satisfies { [K in keyof Config]: Variable<Config[K]> };
 

@@ -11,6 +11,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import FindMyWay from 'find-my-way';
 import type { HTTPMethod } from 'find-my-way';
 import type { Config } from '../config/index.js';
+import type { WorkingCalendar } from '../domain/calendar.js';
 import type { Database } from '../store/database.js';
 import { registerMetrics } from './metrics.js';
 import { handleError, problemSchema, sendProblem } from './problem.js';
@@ -18,8 +19,12 @@ import type { PlatformPki } from '../services/pki.js';
 import { auditRoutes } from './routes/audit.js';
 import { authRoutes } from './routes/auth.js';
 import { documentRoutes } from './routes/documents.js';
+import { openDataRoutes } from './routes/open-data.js';
 import { participantRoutes } from './routes/participants.js';
 import { pkiRoutes } from './routes/pki.js';
+import { planRoutes } from './routes/plans.js';
+import { procurementRoutes } from './routes/procurements.js';
+import { publicRoutes } from './routes/public.js';
 import { systemRoutes } from './routes/system.js';
 import { uploadRoutes } from './routes/uploads.js';
 
@@ -29,6 +34,8 @@ export interface AppContext {
   clock: { now(): Date };
   /** Trust, signature checks, the time-stamp authority and the demo CA (services/pki.ts). */
   pki: PlatformPki;
+  /** The working-day calendar deadlines are counted in. */
+  calendar: WorkingCalendar;
 }
 
 declare module 'fastify' {
@@ -127,6 +134,10 @@ export async function buildApp(
   await app.register(participantRoutes, { prefix: '/api/v1' });
   await app.register(documentRoutes, { prefix: '/api/v1' });
   await app.register(uploadRoutes, { prefix: '/api/v1' });
+  await app.register(planRoutes, { prefix: '/api/v1' });
+  await app.register(procurementRoutes, { prefix: '/api/v1' });
+  await app.register(publicRoutes, { prefix: '/api/v1' });
+  await app.register(openDataRoutes, { prefix: '/api/v1' });
   await app.register(pkiRoutes, { pki: ctx.pki });
   return app;
 }

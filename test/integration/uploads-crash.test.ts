@@ -26,6 +26,7 @@ const { loadConfig } = await import(src + 'config/index.ts');
 const { buildApp } = await import(src + 'http/app.ts');
 const { createPlatformPki, pkiSettingsFromEnv } = await import(src + 'services/pki.ts');
 const { systemClock } = await import(src + 'domain/time.ts');
+const { workingCalendar } = await import(src + 'domain/calendar.ts');
 const { migrate } = await import(src + 'store/migrate.ts');
 const { openPglite } = await import(src + 'store/pglite.ts');
 const { openPostgres } = await import(src + 'store/postgres.ts');
@@ -48,7 +49,10 @@ await db.query(
     new Date(now.getTime() + 3600000)],
 );
 const pki = await createPlatformPki(pkiSettingsFromEnv(env, config), systemClock);
-const app = await buildApp({ config, db, clock: systemClock, pki }, { logger: false });
+const app = await buildApp(
+  { config, db, clock: systemClock, pki, calendar: workingCalendar() },
+  { logger: false },
+);
 const url = await app.listen({ host: '127.0.0.1', port: 0 });
 process.stdout.write(JSON.stringify({ url }) + '\\n');
 `;

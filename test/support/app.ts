@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { loadConfig } from '../../src/config/index.js';
 import type { Config } from '../../src/config/index.js';
+import { workingCalendar } from '../../src/domain/calendar.js';
 import { fixedClock } from '../../src/domain/time.js';
 import type { SettableClock } from '../../src/domain/time.js';
 import { buildApp } from '../../src/http/app.js';
@@ -39,7 +40,10 @@ export async function testApp(
   const config = loadConfig(fullEnv);
   const clock = fixedClock(start);
   const pki = await createPlatformPki(pkiSettingsFromEnv(fullEnv, config), clock);
-  const app = await buildApp({ config, db, clock, pki }, { logger: false });
+  const app = await buildApp(
+    { config, db, clock, pki, calendar: workingCalendar() },
+    { logger: false },
+  );
   await app.ready();
   return { app, clock, config, pki };
 }
