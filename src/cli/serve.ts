@@ -5,6 +5,7 @@ import type { Config } from '../config/index.js';
 import { checkTimeZoneData, systemClock } from '../domain/time.js';
 import type { Clock } from '../domain/time.js';
 import { buildApp } from '../http/app.js';
+import { startChronograph } from '../jobs/chronograph.js';
 import type { AppOptions } from '../http/app.js';
 import { loadWorkingCalendar } from '../services/calendar.js';
 import { createPlatformPki, pkiSettingsFromEnv } from '../services/pki.js';
@@ -33,13 +34,19 @@ export async function startServer(
     const migration = await migrate(db);
     const app = await buildApp({ config, db, clock, pki, calendar }, options);
     const url = await app.listen({ host: config.host, port: config.port });
+    const chronograph =
+      config.chronographIntervalMs === 0
+        ? undefined
+        : startChronograph({ db, clock, intervalMs: config.chronographIntervalMs, log: app.log });
     app.log.info(
       { event: 'server.started', url, driver: db.driver, migrationsApplied: migration.applied },
       'server.started',
     );
     let closing: Promise<void> | undefined;
     const close = () => {
-      closing ??= app.close().then(() => db.close());
+      closing ??= (chronograph?.stop() ?? Promise.resolve())
+        .then(() => app.close())
+        .then(() => db.close());
       return closing;
     };
     return { app, db, url, close };

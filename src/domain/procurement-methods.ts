@@ -57,7 +57,9 @@ export const SCHEDULE_MARKS: readonly ScheduleMark[] = [
 
 /** What moves a procurement on: a signed action by a person, or an instant of its schedule. */
 export type Trigger =
-  | { action: 'publish' | 'cancel' | 'refuse' | 'complete' | 'appeal' | 'appeal_closed' }
+  | {
+      action: 'publish' | 'cancel' | 'refuse' | 'complete' | 'appeal' | 'appeal_closed' | 'reopen';
+    }
   | { at: ScheduleMark };
 
 export interface Transition {
@@ -104,9 +106,14 @@ const publish = (to: ProcurementStatus): Transition => ({
   on: { action: 'publish' },
 });
 
-/** Cancellation before the deadline and refusal before the results, as the rules allow both. */
+/**
+ * Cancellation before the deadline and refusal before the results, as the rules allow both; and
+ * the reopening of acceptance that closed during a declared outage of the portal.
+ */
 function endings(open: readonly ProcurementStatus[]): Transition[] {
+  const accepting = open[open.length - 1]!;
   return [
+    { from: 'review', to: accepting, on: { action: 'reopen' } },
     ...open.map((from): Transition => ({ from, to: 'cancelled', on: { action: 'cancel' } })),
     ...[...open, 'review' as const].map((from): Transition => ({
       from,

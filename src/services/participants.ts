@@ -250,13 +250,13 @@ async function insertParticipant(
   );
 }
 
-interface ActingParticipant {
+export interface ActingParticipant {
   identity: ParticipantIdentity;
   roles: string[];
   membership: Membership;
 }
 
-async function actingParticipant(
+export async function actingParticipant(
   tx: Queryable,
   session: Session,
   participantId: string,
