@@ -2,7 +2,7 @@
 // document, and amends the approved plan only with signed documents, each a new version.
 import { randomUUID } from 'node:crypto';
 import { UppError } from '../domain/errors.js';
-import { parseAmount } from '../domain/money.js';
+import { formatAmount, parseAmount } from '../domain/money.js';
 import { methodOf } from '../domain/procurement-methods.js';
 import type { Regime } from '../domain/procurement-methods.js';
 import type { Queryable } from '../store/database.js';
@@ -188,13 +188,17 @@ function planIdOf(request: SignedRequest, planId: string): void {
 }
 
 async function itemsSnapshot(tx: Queryable, planId: string): Promise<Record<string, unknown>[]> {
-  const found = await tx.query<Record<string, unknown>>(
-    `SELECT id, number, ens_tru, unit, quantity::text AS quantity, unit_price::text AS unit_price,
-            amount::text AS amount, month, kato, funding_source, regime, method
+  const found = await tx.query<Record<string, unknown> & { unit_price: bigint; amount: bigint }>(
+    `SELECT id, number, ens_tru, name_ru, unit, quantity::text AS quantity, unit_price, amount,
+            month, kato, funding_source, regime, method
        FROM plan_item WHERE plan_id = $1 AND status = 'active' ORDER BY number`,
     [planId],
   );
-  return found.rows;
+  return found.rows.map((row) => ({
+    ...row,
+    unit_price: formatAmount(row.unit_price),
+    amount: formatAmount(row.amount),
+  }));
 }
 
 /** Approval: the signed document fixes the plan's items as version 1. */
