@@ -244,6 +244,11 @@ function searchConditions(
     if (value !== undefined)
       where.push(`t.${column} ${operator} ${params.add(value)}::timestamptz`);
   }
+  // Offers always end after publication, so the same bound on published_at changes no answer
+  // but lets the (published_at, id) index start at the bound instead of at the newest row.
+  if (filters.offersEndTo !== undefined) {
+    where.push(`t.published_at < ${params.add(filters.offersEndTo)}::timestamptz`);
+  }
   if (position !== undefined) {
     const at = params.add(position.at);
     where.push(`(t.published_at, t.id) < (${at}::timestamptz, ${params.add(position.id)}::uuid)`);
