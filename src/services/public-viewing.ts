@@ -22,7 +22,7 @@ export const PUBLIC_EVENT_KINDS: ReadonlySet<string> = new Set([
   'published',
   'amended',
   'status_changed',
-  'extended',
+  'extended_for_outage',
   'cancelled',
   'refused',
   'completed',
