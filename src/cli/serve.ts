@@ -8,6 +8,7 @@ import { buildApp } from '../http/app.js';
 import { startChronograph } from '../jobs/chronograph.js';
 import type { AppOptions } from '../http/app.js';
 import { loadWorkingCalendar } from '../services/calendar.js';
+import { seedDemoPlatform, seedsDemoData } from '../services/demo-seed.js';
 import { createPlatformPki, pkiSettingsFromEnv } from '../services/pki.js';
 import type { Database } from '../store/database.js';
 import { migrate } from '../store/migrate.js';
@@ -32,6 +33,9 @@ export async function startServer(
   const db = await openDatabase(config);
   try {
     const migration = await migrate(db);
+    const demo = seedsDemoData(config, db.driver)
+      ? await seedDemoPlatform(db, { now: clock.now(), calendar, ocidPrefix: config.ocdsPrefix })
+      : undefined;
     const app = await buildApp({ config, db, clock, pki, calendar }, options);
     const url = await app.listen({ host: config.host, port: config.port });
     const chronograph =
@@ -39,7 +43,13 @@ export async function startServer(
         ? undefined
         : startChronograph({ db, clock, intervalMs: config.chronographIntervalMs, log: app.log });
     app.log.info(
-      { event: 'server.started', url, driver: db.driver, migrationsApplied: migration.applied },
+      {
+        event: 'server.started',
+        url,
+        driver: db.driver,
+        migrationsApplied: migration.applied,
+        demoProcurements: demo?.procurements ?? 0,
+      },
       'server.started',
     );
     let closing: Promise<void> | undefined;
