@@ -27,6 +27,7 @@ import { procurementRoutes } from './routes/procurements.js';
 import { publicRoutes } from './routes/public.js';
 import { systemRoutes } from './routes/system.js';
 import { uploadRoutes } from './routes/uploads.js';
+import { walletRoutes } from './routes/wallet.js';
 
 export interface AppContext {
   config: Config;
@@ -138,6 +139,7 @@ export async function buildApp(
   await app.register(procurementRoutes, { prefix: '/api/v1' });
   await app.register(publicRoutes, { prefix: '/api/v1' });
   await app.register(openDataRoutes, { prefix: '/api/v1' });
+  await app.register(walletRoutes, { prefix: '/api/v1' });
   await app.register(pkiRoutes, { pki: ctx.pki });
   return app;
 }
