@@ -28,6 +28,7 @@ export interface Config {
   ocdsPrefix: string;
   chronographIntervalMs: number;
   demoData: 'auto' | 'on' | 'off';
+  sealingKeyFile: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -280,6 +281,13 @@ export const VARIABLES = {
     fallback: 'auto',
     parse: oneOf(['auto', 'on', 'off'] as const),
     description: 'demo procurements in an empty database; auto: embedded and not production',
+  },
+  sealingKeyFile: {
+    name: 'UPP_SEALING_KEY_FILE',
+    accepts: 'a file path',
+    fallback: undefined,
+    parse: nonEmpty,
+    description: 'the 32-byte key that wraps procurement keys (default UPP_DATA_DIR/keys/...)',
   },
 } satisfies { [K in keyof Config]: Variable<Config[K]> };
 
