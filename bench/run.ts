@@ -4,6 +4,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { describeMachine } from './machine.js';
 import { benchGost } from './gost.js';
 import { benchPki } from './pki.js';
+import { benchPublic } from './public.js';
 import { benchStartup } from './startup.js';
 import { benchUploads } from './uploads.js';
 
@@ -12,6 +13,7 @@ const BENCHMARKS: Record<string, () => Promise<object>> = {
   pki: benchPki,
   gost: benchGost,
   uploads: benchUploads,
+  public: benchPublic,
 };
 
 const requested = process.argv.slice(2);

@@ -1,0 +1,394 @@
+// Public search benchmark: 1,000,000 demo lots in the PostgreSQL server, the real `upp serve` in a
+// child process under 64 autocannon connections for 30 s of random text and filter searches, then
+// the same load on a bare Fastify route (another child) that answers a body of the median size.
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import autocannon from 'autocannon';
+import Fastify from 'fastify';
+import pg from 'pg';
+import { workingCalendar } from '../src/domain/calendar.js';
+import { METHOD_CODES } from '../src/domain/procurement-methods.js';
+import type { MethodCode } from '../src/domain/procurement-methods.js';
+import {
+  DemoRandom,
+  GOODS,
+  REGIONS,
+  allParticipants,
+  demoParties,
+  demoProcurements,
+  insertParticipants,
+  insertProcurements,
+} from '../src/services/demo-data.js';
+import type { DemoProcurement } from '../src/services/demo-data.js';
+import { migrate } from '../src/store/migrate.js';
+import { openPostgres } from '../src/store/postgres.js';
+import { median, percentile } from './machine.js';
+
+const DATABASE_URL = process.env.UPP_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const LOTS = Number(process.env.UPP_BENCH_LOTS ?? 1_000_000);
+const CUSTOMERS = 5_000;
+const CONNECTIONS = 64;
+const SECONDS = Number(process.env.UPP_BENCH_SECONDS ?? 30);
+const BATCH = 2_500;
+const SAMPLES = 400;
+const ROUTE = '/api/v1/public/lots';
+const BIN = new URL('../bin/upp.js', import.meta.url).pathname;
+const SELF = fileURLToPath(import.meta.url);
+/** Astana has been UTC+5 since 2024-03-01: a constant offset is exact for the past year. */
+const ASTANA = () => 300;
+
+/** Words a visitor types, in several forms: the Russian stemmer folds them, Kazakh is exact. */
+const WORDS: readonly string[] = [
+  ...['ноутбук', 'ноутбуки', 'ноутбуков', 'компьютер', 'компьютеры', 'монитор', 'мониторов'],
+  ...['бумага', 'бумаги', 'ручка', 'картриджи', 'тетради', 'топливо', 'топлива', 'бензин'],
+  ...['уголь', 'угля', 'парацетамол', 'инсулин', 'перчатки', 'шприцы', 'кислород', 'рентген'],
+  ...['молоко', 'молока', 'говядина', 'хлеб', 'крупа', 'сахар', 'картофель', 'вода', 'стулья'],
+  ...['стол', 'парты', 'автомобиль', 'автомобилей', 'шины', 'строительство', 'школы', 'ремонт'],
+  ...['ремонту', 'дорог', 'уборка', 'уборке', 'охраны', 'снега', 'лифтов', 'лицензии'],
+  ...['интернет', 'питания', 'горячего питания', 'перевозке', 'страхование', 'энергия'],
+  ...['ноутбук', 'қағазы', 'отыны', 'көмір', 'сүт', 'еті', 'наны', 'қант', 'картоп', 'жөндеу'],
+  ...['құрылысы', 'жинау', 'күзет', 'қызметтері', 'тамағын', 'энергиясы', 'орындығы'],
+];
+
+const STATUSES = [
+  ['accepting', 5],
+  ['published', 2],
+  ['review', 1],
+  ['results', 1],
+  ['completed', 2],
+  ['awaiting_agreement', 1],
+] as const;
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() =>
+        typeof address === 'object' && address !== null ? resolve(address.port) : reject(),
+      );
+    });
+  });
+}
+
+async function waitReady(url: string, child: ChildProcess): Promise<void> {
+  for (let attempt = 0; attempt < 600; attempt += 1) {
+    if (child.exitCode !== null) throw new Error(`${url}: the server exited (${child.exitCode})`);
+    try {
+      if ((await fetch(url)).status < 500) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`${url} did not answer within a minute`);
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+const round = (value: number, places = 1) => Math.round(value * 10 ** places) / 10 ** places;
+
+interface Loaded {
+  lots: number;
+  procurements: number;
+  participants: number;
+  seconds: number;
+  customerBins: string[];
+}
+
+/** Streams demo procurements into the schema until `LOTS` lots, two batches in flight. */
+async function load(schema: string, now: Date): Promise<Loaded> {
+  const db = await openPostgres({ url: DATABASE_URL, schema, poolSize: 4 });
+  try {
+    await migrate(db);
+    const started = performance.now();
+    const random = new DemoRandom(20_261_204);
+    const parties = demoParties(random, CUSTOMERS, now);
+    const participants = allParticipants(parties);
+    await insertParticipants(db, participants);
+    const stream = demoProcurements(random, parties, {
+      now,
+      calendar: workingCalendar([], { offsetAt: ASTANA }),
+      offsetAt: ASTANA,
+      publishedWithinDays: 365,
+    });
+    let lots = 0;
+    let procurements = 0;
+    const inFlight: Promise<unknown>[] = [];
+    while (lots < LOTS) {
+      const batch: DemoProcurement[] = [];
+      while (batch.length < BATCH && lots < LOTS) {
+        const next = stream.next().value as DemoProcurement;
+        next.lots = next.lots.slice(0, LOTS - lots);
+        next.amount = next.lots.reduce((sum, lot) => sum + lot.amount, 0n);
+        lots += next.lots.length;
+        batch.push(next);
+      }
+      procurements += batch.length;
+      inFlight.push(insertProcurements(db, batch, 'ocds-upp001'));
+      if (inFlight.length >= 2) await inFlight.shift();
+    }
+    await Promise.all(inFlight);
+    await db.exec('ANALYZE');
+    return {
+      lots,
+      procurements,
+      participants: participants.length,
+      seconds: round((performance.now() - started) / 1000, 1),
+      customerBins: parties.customers.map((customer) => customer.bin),
+    };
+  } finally {
+    await db.close();
+  }
+}
+
+/** A random search as a visitor would make it: mostly words, often a region or status. */
+function searchPath(random: DemoRandom, customerBins: readonly string[], now: Date): string {
+  const query = new URLSearchParams();
+  if (random.chance(0.7)) query.set('q', random.pick(WORDS));
+  if (random.chance(0.25)) query.set('method', random.pick(METHOD_CODES as readonly MethodCode[]));
+  if (random.chance(0.3)) query.set('status', random.weighted(STATUSES));
+  if (random.chance(0.15)) query.set('regime', random.chance(0.8) ? 'public' : 'quasi_public');
+  if (random.chance(0.08)) query.set('customerBin', random.pick(customerBins));
+  if (random.chance(0.35)) query.set('region', random.pick(REGIONS).code);
+  if (random.chance(0.12)) {
+    const code = random.pick(GOODS).ensTru;
+    query.set('ensTru', random.chance(0.5) ? code.slice(0, 6) : code.slice(0, 10));
+  }
+  // Bounds in tenge; a visitor's upper bound is above the lower one.
+  const bounds = [1e5, 5e5, 1e6, 5e6, 1e7, 5e7, 5e8];
+  const low = random.int(0, bounds.length - 2);
+  if (random.chance(0.12)) query.set('amountMin', `${bounds[low]}.00`);
+  if (random.chance(0.12)) query.set('amountMax', `${bounds[random.int(low + 1, 6)]}.00`);
+  if (random.chance(0.25)) {
+    const from = new Date(now.getTime() - random.int(7, 120) * 86_400_000);
+    query.set('publishedFrom', `${from.toISOString().slice(0, 10)}T00:00:00+05:00`);
+  }
+  query.set('limit', '20');
+  return `${ROUTE}?${query}`;
+}
+
+interface Sampled {
+  statuses: Record<string, number>;
+  medianBytes: number;
+  medianBody: unknown;
+  p50: number;
+  p99: number;
+  slowest: { path: string; ms: number; status: number }[];
+  emptyShare: number;
+}
+
+/** One client, one request at a time: response sizes, the slowest searches, and a warm cache. */
+async function sample(base: string, paths: () => string): Promise<Sampled> {
+  const seen: { path: string; ms: number; status: number; bytes: number; body: string }[] = [];
+  for (let index = 0; index < SAMPLES; index += 1) {
+    const path = paths();
+    const started = performance.now();
+    const response = await fetch(`${base}${path}`);
+    const body = await response.text();
+    seen.push({
+      path,
+      ms: performance.now() - started,
+      status: response.status,
+      bytes: Buffer.byteLength(body),
+      body,
+    });
+  }
+  const statuses: Record<string, number> = {};
+  for (const row of seen) statuses[row.status] = (statuses[row.status] ?? 0) + 1;
+  const ok = seen.filter((row) => row.status === 200).sort((a, b) => a.bytes - b.bytes);
+  const middle = ok[Math.floor(ok.length / 2)];
+  const empty = ok.filter(
+    (row) => (JSON.parse(row.body) as { items: unknown[] }).items.length === 0,
+  );
+  return {
+    statuses,
+    medianBytes: middle?.bytes ?? 0,
+    medianBody: middle === undefined ? { items: [], nextCursor: null } : JSON.parse(middle.body),
+    p50: round(median(seen.map((row) => row.ms)), 2),
+    p99: round(
+      percentile(
+        seen.map((row) => row.ms),
+        99,
+      ),
+      2,
+    ),
+    slowest: [...seen]
+      .sort((a, b) => b.ms - a.ms)
+      .slice(0, 8)
+      .map(({ path, ms, status }) => ({ path, ms: round(ms, 1), status })),
+    emptyShare: round(ok.length === 0 ? 0 : empty.length / ok.length, 2),
+  };
+}
+
+interface Load {
+  requestsPerSecond: number;
+  p50Ms: number;
+  p90Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  requests: number;
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+}
+
+async function hammer(base: string, paths: () => string): Promise<Load> {
+  const result = await autocannon({
+    url: base,
+    connections: CONNECTIONS,
+    duration: SECONDS,
+    requests: [{ method: 'GET', setupRequest: (request) => ({ ...request, path: paths() }) }],
+  });
+  return {
+    requestsPerSecond: round(result.requests.average, 0),
+    p50Ms: result.latency.p50,
+    p90Ms: result.latency.p90,
+    p99Ms: result.latency.p99,
+    maxMs: result.latency.max,
+    requests: result.requests.total,
+    non2xx: result.non2xx,
+    errors: result.errors,
+    timeouts: result.timeouts,
+  };
+}
+
+async function createSchema(schema: string, create: boolean): Promise<void> {
+  const client = new pg.Client({ connectionString: DATABASE_URL });
+  await client.connect();
+  try {
+    await client.query(create ? `CREATE SCHEMA ${schema}` : `DROP SCHEMA ${schema} CASCADE`);
+  } finally {
+    await client.end();
+  }
+}
+
+function withSearchPath(url: string, schema: string): string {
+  const parsed = new URL(url);
+  parsed.searchParams.set('options', `-c search_path=${schema}`);
+  return parsed.toString();
+}
+
+export async function benchPublic() {
+  const schema = `bench_public_${randomBytes(4).toString('hex')}`;
+  const dataDir = mkdtempSync(join(tmpdir(), 'upp-bench-public-'));
+  await createSchema(schema, true);
+  try {
+    const now = new Date();
+    const loaded = await load(schema, now);
+    console.error(`loaded ${loaded.lots} lots in ${loaded.seconds} s`);
+    const random = new DemoRandom(7);
+    const paths = () => searchPath(random, loaded.customerBins, now);
+
+    const appPort = await freePort();
+    const app = spawn(process.execPath, [BIN, 'serve'], {
+      env: {
+        ...process.env,
+        PORT: String(appPort),
+        HOST: '127.0.0.1',
+        DATABASE_URL: withSearchPath(DATABASE_URL, schema),
+        UPP_DB_POOL_SIZE: '16',
+        UPP_DATA_DIR: dataDir,
+        UPP_RATE_LIMIT_ANON: '1000000',
+        UPP_DEMO_DATA: 'off',
+        LOG_LEVEL: 'warn',
+      },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    let sampled: Sampled;
+    let search: Load;
+    try {
+      const appBase = `http://127.0.0.1:${appPort}`;
+      await waitReady(`${appBase}/ready`, app);
+      sampled = await sample(appBase, paths);
+      search = await hammer(appBase, paths);
+    } finally {
+      await stop(app);
+    }
+
+    const bodyFile = join(dataDir, 'median-body.json');
+    writeFileSync(bodyFile, JSON.stringify(sampled.medianBody));
+    const barePort = await freePort();
+    const bare = spawn(
+      process.execPath,
+      ['--import', 'tsx', SELF, 'bare', String(barePort), bodyFile],
+      {
+        stdio: ['ignore', 'ignore', 'inherit'],
+      },
+    );
+    let baseline: Load;
+    try {
+      const bareBase = `http://127.0.0.1:${barePort}`;
+      await waitReady(`${bareBase}${ROUTE}`, bare);
+      baseline = await hammer(bareBase, paths);
+    } finally {
+      await stop(bare);
+    }
+
+    return {
+      description:
+        `${loaded.lots} lots of ${loaded.procurements} demo procurements (seeded generator of ` +
+        `src/services/demo-data.ts: ${CUSTOMERS} customers in 20 KATO regions, 52 ENS TRU ` +
+        'goods/works/services, statuses from the schedules over the past year) in a fresh ' +
+        'schema of the local PostgreSQL server; upp serve (pg pool 16) in a child process; ' +
+        `autocannon in the benchmark process, ${CONNECTIONS} connections for ${SECONDS} s each ` +
+        `against GET ${ROUTE} with random q (Russian and Kazakh word forms) and filters ` +
+        '(method, status, regime, customerBin, region, ensTru prefix, amountMin/Max, ' +
+        'publishedFrom), limit=20; then the same against a bare Fastify route in another child ' +
+        'process answering the median search body. Targets: search p99 <= 50 ms, ' +
+        'ratio search rps / bare rps >= 0.3.',
+      dataset: {
+        lots: loaded.lots,
+        procurements: loaded.procurements,
+        participants: loaded.participants,
+        loadSeconds: loaded.seconds,
+      },
+      sequentialSample: {
+        requests: SAMPLES,
+        statuses: sampled.statuses,
+        medianBodyBytes: sampled.medianBytes,
+        emptyResultShare: sampled.emptyShare,
+        p50Ms: sampled.p50,
+        p99Ms: sampled.p99,
+        slowest: sampled.slowest,
+      },
+      search,
+      bare: baseline,
+      ratio: round(search.requestsPerSecond / baseline.requestsPerSecond, 3),
+      targetsMet: {
+        p99: search.p99Ms <= 50,
+        ratio: search.requestsPerSecond / baseline.requestsPerSecond >= 0.3,
+        noErrors: search.non2xx === 0 && search.errors === 0,
+      },
+    };
+  } finally {
+    await createSchema(schema, false).catch((error: unknown) => console.error(error));
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+/** The bare baseline: one Fastify route answering the same body to every request. */
+async function serveBare(port: number, bodyFile: string): Promise<void> {
+  const body = JSON.parse(readFileSync(bodyFile, 'utf8')) as unknown;
+  const app = Fastify({ logger: false });
+  app.get(ROUTE, async () => body);
+  await app.listen({ host: '127.0.0.1', port });
+  process.once('SIGTERM', () => {
+    void app.close().then(() => process.exit(0));
+  });
+}
+
+if (process.argv[2] === 'bare' && import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  await serveBare(Number(process.argv[3]), process.argv[4] ?? '');
+}
