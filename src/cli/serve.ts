@@ -1,5 +1,6 @@
 // `upp serve`: checks the runtime, opens and migrates the database, and serves HTTP until told to
 // stop; SIGTERM and SIGINT finish the requests in flight before closing the database.
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config/index.js';
 import { checkTimeZoneData, systemClock } from '../domain/time.js';
@@ -10,6 +11,7 @@ import type { AppOptions } from '../http/app.js';
 import { loadWorkingCalendar } from '../services/calendar.js';
 import { seedDemoPlatform, seedsDemoData } from '../services/demo-seed.js';
 import { createPlatformPki, pkiSettingsFromEnv } from '../services/pki.js';
+import { WrappingKey } from '../services/sealing.js';
 import type { Database } from '../store/database.js';
 import { migrate } from '../store/migrate.js';
 import { openDatabase } from '../store/open.js';
@@ -30,18 +32,27 @@ export async function startServer(
   checkTimeZoneData();
   const calendar = loadWorkingCalendar(config.calendarDir);
   const pki = await createPlatformPki(pkiSettingsFromEnv(env, config), clock);
+  const sealing = WrappingKey.fromFile(
+    config.sealingKeyFile ?? join(config.dataDir, 'keys', 'offer-wrapping.key'),
+  );
   const db = await openDatabase(config);
   try {
     const migration = await migrate(db);
     const demo = seedsDemoData(config, db.driver)
       ? await seedDemoPlatform(db, { now: clock.now(), calendar, ocidPrefix: config.ocdsPrefix })
       : undefined;
-    const app = await buildApp({ config, db, clock, pki, calendar }, options);
+    const app = await buildApp({ config, db, clock, pki, calendar, sealing }, options);
     const url = await app.listen({ host: config.host, port: config.port });
     const chronograph =
       config.chronographIntervalMs === 0
         ? undefined
-        : startChronograph({ db, clock, intervalMs: config.chronographIntervalMs, log: app.log });
+        : startChronograph({
+            db,
+            clock,
+            sealing,
+            intervalMs: config.chronographIntervalMs,
+            log: app.log,
+          });
     app.log.info(
       {
         event: 'server.started',

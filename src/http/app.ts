@@ -16,6 +16,8 @@ import type { Database } from '../store/database.js';
 import { registerMetrics } from './metrics.js';
 import { handleError, problemSchema, sendProblem } from './problem.js';
 import type { PlatformPki } from '../services/pki.js';
+import type { WrappingKey } from '../services/sealing.js';
+import { applicationRoutes } from './routes/applications.js';
 import { auditRoutes } from './routes/audit.js';
 import { authRoutes } from './routes/auth.js';
 import { documentRoutes } from './routes/documents.js';
@@ -37,6 +39,8 @@ export interface AppContext {
   pki: PlatformPki;
   /** The working-day calendar deadlines are counted in. */
   calendar: WorkingCalendar;
+  /** The platform key that wraps each procurement's key for sealed offers. */
+  sealing: WrappingKey;
 }
 
 declare module 'fastify' {
@@ -140,6 +144,7 @@ export async function buildApp(
   await app.register(publicRoutes, { prefix: '/api/v1' });
   await app.register(openDataRoutes, { prefix: '/api/v1' });
   await app.register(walletRoutes, { prefix: '/api/v1' });
+  await app.register(applicationRoutes, { prefix: '/api/v1' });
   await app.register(pkiRoutes, { pki: ctx.pki });
   return app;
 }

@@ -2,11 +2,13 @@
 // it at once, since claiming skips rows another node holds.
 import type { FastifyBaseLogger } from 'fastify';
 import type { Database } from '../store/database.js';
+import type { WrappingKey } from '../services/sealing.js';
 import { advanceDue, purgeExpired } from '../services/chronograph.js';
 
 export interface ChronographOptions {
   db: Database;
   clock: { now(): Date };
+  sealing: WrappingKey;
   intervalMs: number;
   log: FastifyBaseLogger;
 }
@@ -17,14 +19,14 @@ export interface RunningChronograph {
 }
 
 export function startChronograph(options: ChronographOptions): RunningChronograph {
-  const { db, clock, intervalMs, log } = options;
+  const { db, clock, sealing, intervalMs, log } = options;
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   let round: Promise<void> = Promise.resolve();
 
   const tick = async () => {
     try {
-      const advanced = await advanceDue(db, clock);
+      const advanced = await advanceDue(db, { clock, sealing });
       for (const step of advanced) {
         log.info({ event: 'procurement.status_changed', ...step }, 'procurement.status_changed');
       }

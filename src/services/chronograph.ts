@@ -2,13 +2,37 @@
 // order they fell due, however many nodes claim at the same time (`FOR UPDATE SKIP LOCKED`).
 import { nextStatus } from '../domain/procurement-methods.js';
 import type { Database, Queryable } from '../store/database.js';
+import { openOffers } from './applications.js';
 import { appendAudit } from './audit.js';
 import { applyTransition, methodOfRow, scheduleOf } from './procurement-state.js';
 import type { ProcurementRow } from './procurement-state.js';
+import type { WrappingKey } from './sealing.js';
 
 export const CHRONOGRAPH_ACTOR = 'chronograph';
 /** Nonces are kept a day past their expiry, then removed; an expired nonce is refused anyway. */
 const NONCE_RETENTION_MS = 24 * 60 * 60 * 1000;
+
+export interface ChronographWork {
+  clock: { now(): Date };
+  /** Opens the sealed offers of procurements whose deadline has come. */
+  sealing: WrappingKey;
+}
+
+/** Opens the offers at the deadline and publishes the opening protocol as a public event. */
+async function publishOpening(
+  tx: Queryable,
+  sealing: WrappingKey,
+  row: ProcurementRow,
+  dueAt: Date,
+  now: Date,
+): Promise<void> {
+  const offers = await openOffers(tx, sealing, row.id, now);
+  await tx.query(
+    `INSERT INTO procurement_event (procurement_id, kind, at, actor, details)
+     VALUES ($1, 'offers_opened', $2, $3, $4)`,
+    [row.id, dueAt, CHRONOGRAPH_ACTOR, JSON.stringify({ offers, openedAt: now.toISOString() })],
+  );
+}
 
 export interface Advance {
   procurementId: string;
@@ -20,10 +44,11 @@ export interface Advance {
 /** Runs every schedule mark of one locked procurement that is due by `now`, earliest first. */
 async function catchUp(
   tx: Queryable,
-  clock: { now(): Date },
+  options: ChronographWork,
   row: ProcurementRow,
   now: Date,
 ): Promise<Advance[]> {
+  const { clock } = options;
   const method = methodOfRow(row);
   const done: Advance[] = [];
   while (row.next_check !== null && row.next_mark !== null && row.next_check <= now) {
@@ -36,6 +61,7 @@ async function catchUp(
       ]);
       break;
     }
+    if (trigger.at === 'offersEndAt') await publishOpening(tx, options.sealing, row, dueAt, now);
     const to = await applyTransition(
       tx,
       row,
@@ -70,9 +96,10 @@ async function catchUp(
  */
 export async function advanceDue(
   db: Database,
-  clock: { now(): Date },
+  options: ChronographWork,
   limit = 100,
 ): Promise<Advance[]> {
+  const { clock } = options;
   const advanced: Advance[] = [];
   for (let claimed = 0; claimed < limit; claimed += 1) {
     const now = clock.now();
@@ -86,7 +113,7 @@ export async function advanceDue(
         [now],
       );
       const row = due.rows[0];
-      return row === undefined ? undefined : catchUp(tx, clock, row, now);
+      return row === undefined ? undefined : catchUp(tx, options, row, now);
     });
     if (steps === undefined) break;
     advanced.push(...steps);

@@ -16,6 +16,7 @@ import { extendForAmendment, scheduleAtPublication } from '../domain/procurement
 import type { Schedule } from '../domain/procurement-schedule.js';
 import { astanaLocalDate } from '../domain/time.js';
 import type { Queryable } from '../store/database.js';
+import { createProcurementKey } from './applications.js';
 import { appendAudit } from './audit.js';
 import type { Session } from './auth.js';
 import { actingParticipant, signedAction } from './participants.js';
@@ -28,11 +29,14 @@ import {
   scheduleOf,
 } from './procurement-state.js';
 import type { ProcurementRow } from './procurement-state.js';
+import type { WrappingKey } from './sealing.js';
 import type { SignedRequest } from './signed-document.js';
 
 export interface ProcurementContext extends ParticipantContext {
   calendar: WorkingCalendar;
   ocidPrefix: string;
+  /** Wraps the key pair each procurement gets at publication for its sealed offers. */
+  sealing: WrappingKey;
 }
 
 export interface QualificationRequirement {
@@ -405,6 +409,7 @@ export async function publishProcurement(
         'documentation',
         now,
       );
+      await createProcurementKey(tx, ctx.sealing, row.id, now);
       const status = await applyTransition(
         tx,
         row,

@@ -23,6 +23,7 @@ export const PUBLIC_EVENT_KINDS: ReadonlySet<string> = new Set([
   'amended',
   'status_changed',
   'extended_for_outage',
+  'offers_opened',
   'cancelled',
   'refused',
   'completed',

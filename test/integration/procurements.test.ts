@@ -2,7 +2,6 @@
 // moving them on exactly once, in order, on one node or several.
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
-import type { FastifyInstance } from 'fastify';
 import { workingCalendar } from '../../src/domain/calendar.js';
 import { methodOf } from '../../src/domain/procurement-methods.js';
 import { minimumSchedule } from '../../src/domain/procurement-schedule.js';
@@ -14,130 +13,21 @@ import { testApp } from '../support/app.js';
 import type { TestApp } from '../support/app.js';
 import { registerCompany } from '../support/participants.js';
 import type { Company } from '../support/participants.js';
-import { logIn, nonce, sign } from '../support/signing.js';
+import { nonce, sign } from '../support/signing.js';
+import {
+  HOUR,
+  approvedPlan,
+  approvedPlanOnce,
+  draft,
+  moveTo,
+  planItem,
+  post,
+  published,
+  signed,
+  view,
+} from '../support/procurements.js';
 
 const calendar = workingCalendar();
-
-/** Moves the clock; sessions do not survive days, so the companies log in again. */
-async function moveTo(t: TestApp, at: Date, ...companies: Company[]): Promise<void> {
-  t.clock.set(at);
-  for (const company of companies) {
-    company.token = await logIn(t.app, company.head.auth, at);
-  }
-}
-const HOUR = 60 * 60 * 1000;
-
-function planItem(extra: Record<string, unknown> = {}) {
-  return {
-    ensTru: '262011.000.000001',
-    names: {
-      kk: 'Портативті компьютер',
-      ru: 'Компьютер портативный (ноутбук)',
-      en: 'Laptop computer',
-    },
-    unit: '796',
-    quantity: '10',
-    unitPrice: '450000.00',
-    month: 4,
-    kato: '751110000',
-    deliveryPlace: 'Алматы, ул. Толе би, 100',
-    fundingSource: 'republican_budget',
-    regime: 'public',
-    method: 'tender',
-    ...extra,
-  };
-}
-
-async function post(app: FastifyInstance, url: string, token: string, payload: object) {
-  return app.inject({
-    method: 'POST',
-    url,
-    headers: { authorization: `Bearer ${token}` },
-    payload,
-  });
-}
-
-/** Signs `fields` as `action` for the company with a fresh nonce, as a client would. */
-async function signed(t: TestApp, company: Company, action: string, fields: object) {
-  const payload = {
-    action,
-    nonce: await nonce(t.app),
-    participantId: company.participantId,
-    ...fields,
-  };
-  return { payload, signature: sign(company.head.sign, payload, t.clock.now()) };
-}
-
-/** An approved plan with the given items; answers the item ids. */
-async function approvedPlan(t: TestApp, company: Company, items: object[]): Promise<string[]> {
-  const year = Number(t.clock.now().toISOString().slice(0, 4));
-  const draft = await post(t.app, '/api/v1/plans', company.token, {
-    participantId: company.participantId,
-    year,
-    kind: 'annual',
-    items,
-  });
-  assert.equal(draft.statusCode, 201, draft.body);
-  const { planId, itemIds } = draft.json();
-  const approval = await post(
-    t.app,
-    `/api/v1/plans/${planId}/approval`,
-    company.token,
-    await signed(t, company, 'plan.approve', { planId }),
-  );
-  assert.equal(approval.statusCode, 201, approval.body);
-  return itemIds;
-}
-
-async function draft(t: TestApp, company: Company, itemIds: string[], extra: object = {}) {
-  return post(t.app, '/api/v1/procurements', company.token, {
-    participantId: company.participantId,
-    regime: 'public',
-    method: 'tender',
-    titles: { kk: 'Ноутбуктер сатып алу', ru: 'Закупка ноутбуков', en: 'Purchase of laptops' },
-    lots: itemIds.map((planItemId) => ({ planItemId })),
-    ...extra,
-  });
-}
-
-async function published(t: TestApp, company: Company, extra: object = {}): Promise<string> {
-  const itemIds = await approvedPlanOnce(t, company);
-  const created = await draft(t, company, [itemIds.shift()!], extra);
-  assert.equal(created.statusCode, 201, created.body);
-  const id = created.json().procurementId;
-  const publication = await post(
-    t.app,
-    `/api/v1/procurements/${id}/publication`,
-    company.token,
-    await signed(t, company, 'procurement.publish', { procurementId: id }),
-  );
-  assert.equal(publication.statusCode, 200, publication.body);
-  return id;
-}
-
-const plans = new WeakMap<Company, string[]>();
-async function approvedPlanOnce(t: TestApp, company: Company): Promise<string[]> {
-  let items = plans.get(company);
-  if (items === undefined) {
-    items = await approvedPlan(
-      t,
-      company,
-      Array.from({ length: 40 }, (_, index) => planItem({ month: 1 + (index % 12) })),
-    );
-    plans.set(company, items);
-  }
-  return items;
-}
-
-async function view(t: TestApp, company: Company, id: string) {
-  const response = await t.app.inject({
-    method: 'GET',
-    url: `/api/v1/procurements/${id}`,
-    headers: { authorization: `Bearer ${company.token}` },
-  });
-  assert.equal(response.statusCode, 200, response.body);
-  return response.json();
-}
 
 describeEachDatabase('procurements', (fresh, driver) => {
   let t: TestApp;
@@ -206,15 +96,15 @@ describeEachDatabase('procurements', (fresh, driver) => {
     const before = await view(t, company, id);
     const start = t.clock.now();
     await moveTo(t, new Date(new Date(before.discussionEndsAt).getTime() + 1), company);
-    const first = await advanceDue(t.app.ctx.db, t.clock);
+    const first = await advanceDue(t.app.ctx.db, { clock: t.clock, sealing: t.app.ctx.sealing });
     assert.deepEqual(
       first.filter((step) => step.procurementId === id).map((step) => step.to),
       ['accepting'],
     );
-    const again = await advanceDue(t.app.ctx.db, t.clock);
+    const again = await advanceDue(t.app.ctx.db, { clock: t.clock, sealing: t.app.ctx.sealing });
     assert.equal(again.filter((step) => step.procurementId === id).length, 0, 'exactly once');
     await moveTo(t, new Date(new Date(before.reviewEndsAt).getTime() + HOUR), company);
-    const caughtUp = await advanceDue(t.app.ctx.db, t.clock);
+    const caughtUp = await advanceDue(t.app.ctx.db, { clock: t.clock, sealing: t.app.ctx.sealing });
     const steps = caughtUp.filter((step) => step.procurementId === id);
     assert.deepEqual(
       steps.map((step) => step.to),
@@ -314,7 +204,7 @@ describeEachDatabase('procurements', (fresh, driver) => {
     const outage = { startsAt: new Date(deadline.getTime() - 3 * HOUR), lengthMs: 2 * HOUR };
     const endsAt = new Date(outage.startsAt.getTime() + outage.lengthMs);
     await moveTo(t, new Date(deadline.getTime() + HOUR), company, operator);
-    await advanceDue(t.app.ctx.db, t.clock);
+    await advanceDue(t.app.ctx.db, { clock: t.clock, sealing: t.app.ctx.sealing });
     assert.equal((await view(t, company, id)).status, 'review', 'the deadline passed');
     const refused = await post(
       t.app,
@@ -421,8 +311,8 @@ describeEachDatabase('procurements', (fresh, driver) => {
       const latest = await view(t, company, ids[ids.length - 1]!);
       await moveTo(t, new Date(new Date(latest.reviewEndsAt).getTime() + HOUR), company);
       const [a, b] = await Promise.all([
-        advanceDue(t.app.ctx.db, t.clock),
-        advanceDue(await nodes.openAnother(), t.clock),
+        advanceDue(t.app.ctx.db, { clock: t.clock, sealing: t.app.ctx.sealing }),
+        advanceDue(await nodes.openAnother(), { clock: t.clock, sealing: t.app.ctx.sealing }),
       ]);
       const counts = new Map<string, number>();
       for (const step of [...a, ...b]) {

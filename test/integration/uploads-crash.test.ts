@@ -27,6 +27,7 @@ const { buildApp } = await import(src + 'http/app.ts');
 const { createPlatformPki, pkiSettingsFromEnv } = await import(src + 'services/pki.ts');
 const { systemClock } = await import(src + 'domain/time.ts');
 const { workingCalendar } = await import(src + 'domain/calendar.ts');
+const { WrappingKey } = await import(src + 'services/sealing.ts');
 const { migrate } = await import(src + 'store/migrate.ts');
 const { openPglite } = await import(src + 'store/pglite.ts');
 const { openPostgres } = await import(src + 'store/postgres.ts');
@@ -50,7 +51,14 @@ await db.query(
 );
 const pki = await createPlatformPki(pkiSettingsFromEnv(env, config), systemClock);
 const app = await buildApp(
-  { config, db, clock: systemClock, pki, calendar: workingCalendar() },
+  {
+    config,
+    db,
+    clock: systemClock,
+    pki,
+    calendar: workingCalendar(),
+    sealing: WrappingKey.fromBytes(new Uint8Array(32)),
+  },
   { logger: false },
 );
 const url = await app.listen({ host: '127.0.0.1', port: 0 });

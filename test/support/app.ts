@@ -1,5 +1,6 @@
 // Builds the real HTTP application over a real database for `inject` tests, with the platform PKI
 // trusting a demo CA of its own (created once per test file) and, when asked, the NCA RK test PKI.
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +13,7 @@ import type { SettableClock } from '../../src/domain/time.js';
 import { buildApp } from '../../src/http/app.js';
 import { createPlatformPki, pkiSettingsFromEnv } from '../../src/services/pki.js';
 import type { PlatformPki } from '../../src/services/pki.js';
+import { WrappingKey } from '../../src/services/sealing.js';
 import type { Database } from '../../src/store/database.js';
 
 export const VECTORS = new URL('../../../shared/kz-eds-vectors/', import.meta.url).pathname;
@@ -40,8 +42,9 @@ export async function testApp(
   const config = loadConfig(fullEnv);
   const clock = fixedClock(start);
   const pki = await createPlatformPki(pkiSettingsFromEnv(fullEnv, config), clock);
+  const sealing = WrappingKey.fromBytes(randomBytes(32));
   const app = await buildApp(
-    { config, db, clock, pki, calendar: workingCalendar() },
+    { config, db, clock, pki, calendar: workingCalendar(), sealing },
     { logger: false },
   );
   await app.ready();

@@ -110,6 +110,7 @@ export async function procurementRoutes(app: FastifyInstance): Promise<void> {
     acceptTestNumbers: app.ctx.config.nodeEnv !== 'production',
     calendar: app.ctx.calendar,
     ocidPrefix: app.ctx.config.ocdsPrefix,
+    sealing: app.ctx.sealing,
   });
   const signed = (payload: object, summary: string) => ({
     schema: {

@@ -1,0 +1,146 @@
+// Applications with sealed price offers: submission (and replacement), withdrawal, and the
+// supplier's own view. Nothing here ever answers a price.
+import type { FastifyInstance } from 'fastify';
+import {
+  ownApplications,
+  submitApplication,
+  withdrawApplication,
+} from '../../services/applications.js';
+import type { ApplicationContext } from '../../services/applications.js';
+import { earlierAnswer, idempotentCall } from '../../services/idempotency.js';
+import type { SignedRequest } from '../../services/signed-document.js';
+import { idParams, problemResponses, signedRequestSchema, uuidProperty } from '../schemas.js';
+import { requireSession } from '../session.js';
+import { documentIdsProperty, signedPayload, tengeProperty } from './procurement-schemas.js';
+
+const tags = ['applications'];
+
+const submitPayload = signedPayload(
+  'application.submit',
+  {
+    procurementId: uuidProperty,
+    documents: documentIdsProperty,
+    qualification: { type: 'object', maxProperties: 100, additionalProperties: true },
+    lots: {
+      type: 'array',
+      minItems: 1,
+      maxItems: 500,
+      items: {
+        type: 'object',
+        required: ['lotId', 'price'],
+        additionalProperties: false,
+        properties: {
+          lotId: uuidProperty,
+          price: tengeProperty,
+          security: {
+            type: 'object',
+            required: ['kind'],
+            additionalProperties: false,
+            properties: {
+              kind: { type: 'string', enum: ['wallet', 'guarantee'] },
+              documentId: uuidProperty,
+            },
+          },
+        },
+      },
+    },
+  },
+  ['procurementId', 'lots'],
+);
+
+const withdrawPayload = signedPayload('application.withdraw', { procurementId: uuidProperty }, [
+  'procurementId',
+]);
+
+const idempotencyHeaders = {
+  type: 'object',
+  properties: { 'idempotency-key': { type: 'string', minLength: 1, maxLength: 255 } },
+} as const;
+
+export async function applicationRoutes(app: FastifyInstance): Promise<void> {
+  const ctx = (): ApplicationContext => ({
+    db: app.ctx.db,
+    verifier: app.ctx.pki,
+    clock: app.ctx.clock,
+    acceptTestNumbers: app.ctx.config.nodeEnv !== 'production',
+    calendar: app.ctx.calendar,
+    ocidPrefix: app.ctx.config.ocdsPrefix,
+    sealing: app.ctx.sealing,
+    receipts: app.ctx.pki,
+  });
+
+  app.post(
+    '/procurements/:id/applications',
+    {
+      schema: {
+        tags,
+        summary: 'Submit or replace an application with sealed price offers (signed)',
+        description:
+          'Prices are sealed with the procurement key on arrival and opened only at the ' +
+          'deadline. An Idempotency-Key header makes retries safe.',
+        params: idParams,
+        headers: idempotencyHeaders,
+        body: signedRequestSchema(submitPayload),
+        response: { 201: { type: 'object', additionalProperties: true }, ...problemResponses },
+      },
+    },
+    async (request, reply) => {
+      const session = await requireSession(request);
+      const id = (request.params as { id: string }).id;
+      const key = request.headers['idempotency-key'];
+      const call = idempotentCall(
+        session.userId,
+        typeof key === 'string' ? key : undefined,
+        `POST /procurements/${id}/applications`,
+        request.body,
+      );
+      const earlier = call === undefined ? undefined : await earlierAnswer(app.ctx.db, call);
+      if (earlier !== undefined) {
+        reply.header('idempotent-replayed', 'true');
+        return reply.code(201).send(earlier.body);
+      }
+      const result = await submitApplication(
+        ctx(),
+        session,
+        id,
+        request.body as SignedRequest,
+        call,
+      );
+      return reply.code(201).send(result);
+    },
+  );
+
+  app.post(
+    '/procurements/:id/applications/withdrawal',
+    {
+      schema: {
+        tags,
+        summary: 'Withdraw your application before the deadline (signed)',
+        params: idParams,
+        body: signedRequestSchema(withdrawPayload),
+        response: { 200: { type: 'object', additionalProperties: true }, ...problemResponses },
+      },
+    },
+    async (request) => {
+      const session = await requireSession(request);
+      const id = (request.params as { id: string }).id;
+      return withdrawApplication(ctx(), session, id, request.body as SignedRequest);
+    },
+  );
+
+  app.get(
+    '/procurements/:id/applications/mine',
+    {
+      schema: {
+        tags,
+        summary: "Your participant's applications to a procurement (no prices)",
+        params: idParams,
+      },
+    },
+    async (request) => {
+      const session = await requireSession(request);
+      const id = (request.params as { id: string }).id;
+      return { items: await ownApplications(app.ctx.db, session, id) };
+    },
+  );
+}

@@ -1,0 +1,541 @@
+// Applications of potential suppliers with sealed price offers: submitted, replaced or withdrawn
+// with signed documents before the deadline, sealed on arrival with the procurement's key, and
+// opened only by the chronograph at the deadline, which publishes the opening protocol.
+import { createHash, randomUUID } from 'node:crypto';
+import { canonicalJson } from '../domain/canonical-json.js';
+import { UppError } from '../domain/errors.js';
+import { checkSigner } from '../domain/participants.js';
+import { formatAmount, parseAmount, percentOf } from '../domain/money.js';
+import { isOpenForOffers } from '../domain/procurement-methods.js';
+import type { Queryable } from '../store/database.js';
+import { appendAudit, recordAudit } from './audit.js';
+import type { Session } from './auth.js';
+import { actingParticipant } from './participants.js';
+import type { ProcurementContext } from './procurements.js';
+import { notFound } from './procurement-state.js';
+import type { ProcurementRow } from './procurement-state.js';
+import { rememberAnswer } from './idempotency.js';
+import type { IdempotentCall } from './idempotency.js';
+import { issueReceipt } from './receipts.js';
+import type { Receipt, ReceiptPki } from './receipts.js';
+import { newProcurementKeys, openingKey, seal, unseal } from './sealing.js';
+import type { WrappingKey } from './sealing.js';
+import { expectAction, spendNonce, verifySignedRequest } from './signed-document.js';
+import type { SignedRequest, VerifiedSignature } from './signed-document.js';
+
+export interface ApplicationContext extends ProcurementContext {
+  sealing: WrappingKey;
+  receipts: ReceiptPki;
+}
+
+/** What a supplier signs for each lot; the price never leaves the sealed envelope. */
+export interface LotOffer {
+  lotId: string;
+  price: string;
+  security?: { kind: 'wallet' } | { kind: 'guarantee'; documentId: string };
+}
+
+interface OpenProcurement {
+  id: string;
+  status: ProcurementRow['status'];
+  offers_end_at: Date | null;
+  security_basis_points: number;
+  customer_participant_id: string;
+  organizer_participant_id: string;
+  public_key: Buffer | null;
+}
+
+interface LotRow {
+  id: string;
+  number: number;
+  amount: bigint;
+}
+
+function refuse(code: string, status: number, message: string): never {
+  throw new UppError(code, status, message);
+}
+
+const sha256 = (bytes: Uint8Array | string) => createHash('sha256').update(bytes).digest('hex');
+
+/** Gives a procurement its key pair for sealed offers; called when it is published. */
+export async function createProcurementKey(
+  tx: Queryable,
+  wrapping: WrappingKey,
+  procurementId: string,
+  now: Date,
+): Promise<void> {
+  const keys = newProcurementKeys(wrapping, procurementId);
+  await tx.query(
+    `INSERT INTO procurement_key (procurement_id, public_key, wrapped_private_key, created_at)
+     VALUES ($1, $2, $3, $4) ON CONFLICT (procurement_id) DO NOTHING`,
+    [procurementId, keys.publicKey, keys.wrappedPrivateKey, now],
+  );
+}
+
+/**
+ * Locks the procurement against the chronograph (which closes acceptance under FOR UPDATE) and
+ * only then reads the clock: an offer either holds the lock first, and its instant is before the
+ * deadline, or arrives after the closing, and its instant is after it.
+ */
+async function openForOffers(
+  ctx: ApplicationContext,
+  tx: Queryable,
+  procurementId: string,
+): Promise<{ procurement: OpenProcurement; now: Date }> {
+  const found = await tx.query<OpenProcurement>(
+    `SELECT p.id, p.status, p.offers_end_at, p.security_basis_points, p.customer_participant_id,
+            p.organizer_participant_id, k.public_key
+       FROM procurement p LEFT JOIN procurement_key k ON k.procurement_id = p.id
+      WHERE p.id = $1 FOR SHARE OF p`,
+    [procurementId],
+  );
+  const procurement = found.rows[0];
+  const now = ctx.clock.now();
+  if (procurement === undefined || procurement.status === 'draft') throw notFound(procurementId);
+  const deadline = procurement.offers_end_at;
+  if (deadline !== null && now.getTime() >= deadline.getTime()) {
+    refuse('offer.after_deadline', 409, `offers were accepted until ${deadline.toISOString()}`);
+  }
+  if (!isOpenForOffers(procurement.status) || procurement.public_key === null) {
+    refuse('offer.not_accepted', 409, 'this procurement does not accept offers now');
+  }
+  return { procurement, now };
+}
+
+function checkOffers(offers: readonly LotOffer[], lots: ReadonlyMap<string, LotRow>): void {
+  if (new Set(offers.map((offer) => offer.lotId)).size !== offers.length) {
+    refuse('application.duplicate_lot', 422, 'each lot is offered once');
+  }
+  for (const offer of offers) {
+    const lot = lots.get(offer.lotId);
+    if (lot === undefined)
+      refuse('application.lot_unknown', 422, 'a lot is not of this procurement');
+    let price: bigint;
+    try {
+      price = parseAmount(offer.price);
+    } catch {
+      refuse('offer.bad_price', 422, `the price of lot ${lot.number} is not an amount`);
+    }
+    if (price <= 0n)
+      refuse('offer.bad_price', 422, `the price of lot ${lot.number} is not positive`);
+    if (price > lot.amount) {
+      refuse('offer.above_planned', 422, `the price of lot ${lot.number} is above its amount`);
+    }
+  }
+}
+
+async function lotsOf(tx: Queryable, procurementId: string): Promise<Map<string, LotRow>> {
+  const found = await tx.query<LotRow>(
+    'SELECT id, number, amount FROM lot WHERE procurement_id = $1',
+    [procurementId],
+  );
+  return new Map(found.rows.map((lot) => [lot.id, lot]));
+}
+
+/** The signed document as stored: its payload without prices, its CMS only inside the envelope. */
+async function storeSealedDocument(
+  tx: Queryable,
+  request: SignedRequest,
+  verified: VerifiedSignature,
+  participantId: string,
+  sealedSha256: string,
+  now: Date,
+): Promise<string> {
+  const offers = request.payload.lots as LotOffer[];
+  const visible = {
+    action: request.payload.action,
+    procurementId: request.payload.procurementId,
+    participantId,
+    lots: offers.map((offer) => ({ lotId: offer.lotId, security: offer.security ?? null })),
+    sealed: true,
+  };
+  const id = randomUUID();
+  await tx.query(
+    `INSERT INTO signed_document (id, action, participant_id, signer_iin, signer_bin, payload,
+       payload_sha256, cms, report, received_at, sealed)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, '\\x', $8, $9, true)`,
+    [
+      id,
+      request.payload.action,
+      participantId,
+      verified.identity.iin ?? null,
+      verified.identity.bin ?? null,
+      JSON.stringify(visible),
+      sealedSha256,
+      JSON.stringify(verified.report),
+      now,
+    ],
+  );
+  return id;
+}
+
+/** The supplier's live application, locked, if it has one. */
+async function liveApplication(
+  tx: Queryable,
+  procurementId: string,
+  participantId: string,
+): Promise<{ id: string; version: number } | undefined> {
+  const found = await tx.query<{ id: string; version: number }>(
+    `SELECT id, version FROM application
+      WHERE procurement_id = $1 AND supplier_participant_id = $2 AND status = 'submitted'
+      FOR UPDATE`,
+    [procurementId, participantId],
+  );
+  return found.rows[0];
+}
+
+async function lastVersion(tx: Queryable, procurementId: string, participantId: string) {
+  const found = await tx.query<{ version: number | null }>(
+    `SELECT max(version) AS version FROM application
+      WHERE procurement_id = $1 AND supplier_participant_id = $2`,
+    [procurementId, participantId],
+  );
+  return found.rows[0]?.version ?? 0;
+}
+
+/** Checks every step before the business rule: signature, signer, membership, nonce. */
+async function verifiedSupplier(
+  ctx: ApplicationContext,
+  tx: Queryable,
+  session: Session,
+  request: SignedRequest,
+  verified: VerifiedSignature,
+  now: Date,
+): Promise<string> {
+  const participantId = request.payload.participantId;
+  if (typeof participantId !== 'string') refuse('document.invalid', 400, 'participantId is needed');
+  const acting = await actingParticipant(tx, session, participantId);
+  checkSigner('participation', verified.identity, acting.identity, acting.membership);
+  if (!acting.roles.includes('potential_supplier')) {
+    refuse('application.not_supplier', 403, 'applications are submitted by potential suppliers');
+  }
+  await spendNonce(tx, request.payload.nonce, 'action', now);
+  return participantId;
+}
+
+export interface SubmittedApplication {
+  applicationId: string;
+  version: number;
+  receivedAt: Date;
+  receipt: Receipt;
+}
+
+/** Runs a signed supplier action; a refusal is audited by its code alone, never its content. */
+async function supplierAction<T>(
+  ctx: ApplicationContext,
+  session: Session,
+  procurementId: string,
+  request: SignedRequest,
+  action: string,
+  work: (tx: Queryable, verified: VerifiedSignature) => Promise<T>,
+): Promise<T> {
+  try {
+    expectAction(request.payload, action);
+    if (request.payload.procurementId !== procurementId) {
+      refuse('document.wrong_target', 400, 'the signed payload names another procurement');
+    }
+    const verified = await verifySignedRequest(ctx.verifier, request, ctx.clock.now(), 'sign');
+    if (verified.identity.key !== session.identity) {
+      refuse('signer.not_session_user', 403, 'sign with your own certificate');
+    }
+    return await ctx.db.transaction((tx) => work(tx, verified));
+  } catch (error) {
+    if (error instanceof UppError) {
+      await recordAudit(ctx.db, ctx.clock, {
+        actor: session.identity,
+        action: `${action}.refused`,
+        target: `procurement:${procurementId}`,
+        details: { code: error.code },
+      });
+    }
+    throw error;
+  }
+}
+
+/**
+ * Submits an application, or replaces the supplier's live one with a new signed version. The
+ * prices are checked in memory, then sealed with the CMS inside one envelope.
+ */
+export async function submitApplication(
+  ctx: ApplicationContext,
+  session: Session,
+  procurementId: string,
+  request: SignedRequest,
+  idempotency?: IdempotentCall,
+): Promise<SubmittedApplication> {
+  return supplierAction(
+    ctx,
+    session,
+    procurementId,
+    request,
+    'application.submit',
+    async (tx, verified) => {
+      const { procurement, now } = await openForOffers(ctx, tx, procurementId);
+      const participantId = await verifiedSupplier(ctx, tx, session, request, verified, now);
+      if (
+        [procurement.customer_participant_id, procurement.organizer_participant_id].includes(
+          participantId,
+        )
+      ) {
+        refuse(
+          'application.own_procurement',
+          403,
+          'a customer does not bid in its own procurement',
+        );
+      }
+      const offers = request.payload.lots as LotOffer[];
+      const lots = await lotsOf(tx, procurementId);
+      checkOffers(offers, lots);
+      const envelope = JSON.stringify({
+        payload: canonicalJson(request.payload),
+        cms: Buffer.from(verified.cms).toString('base64'),
+      });
+      const sealed = seal(procurement.public_key!, procurementId, Buffer.from(envelope, 'utf8'));
+      const sealedSha256 = sha256(sealed);
+      const documentId = await storeSealedDocument(
+        tx,
+        request,
+        verified,
+        participantId,
+        sealedSha256,
+        now,
+      );
+      const previous = await liveApplication(tx, procurementId, participantId);
+      if (previous !== undefined) {
+        await tx.query(`UPDATE application SET status = 'replaced', ended_at = $2 WHERE id = $1`, [
+          previous.id,
+          now,
+        ]);
+      }
+      const applicationId = randomUUID();
+      const version = (await lastVersion(tx, procurementId, participantId)) + 1;
+      await tx.query(
+        `INSERT INTO application (id, procurement_id, supplier_participant_id, version, status,
+         signed_document_id, sealed, sealed_sha256, received_at)
+       VALUES ($1, $2, $3, $4, 'submitted', $5, $6, $7, $8)`,
+        [
+          applicationId,
+          procurementId,
+          participantId,
+          version,
+          documentId,
+          sealed,
+          sealedSha256,
+          now,
+        ],
+      );
+      for (const offer of offers) {
+        const lot = lots.get(offer.lotId)!;
+        await tx.query(
+          `INSERT INTO application_lot (application_id, lot_id, security_kind, security_amount)
+         VALUES ($1, $2, $3, $4)`,
+          [
+            applicationId,
+            lot.id,
+            offer.security?.kind ?? 'none',
+            percentOf(lot.amount, procurement.security_basis_points),
+          ],
+        );
+      }
+      const receipt = await issueReceipt(tx, ctx.receipts, ctx.clock, { documentId });
+      await appendAudit(tx, ctx.clock, {
+        actor: session.identity,
+        action: previous === undefined ? 'application.submitted' : 'application.replaced',
+        target: `procurement:${procurementId}`,
+        details: { applicationId, version, documentId, sealedSha256 },
+      });
+      const answer = { applicationId, version, receivedAt: now, receipt };
+      if (idempotency !== undefined) {
+        await rememberAnswer(tx, idempotency, { status: 201, body: answer }, now);
+      }
+      return answer;
+    },
+  );
+}
+
+/** Withdraws the supplier's live application before the deadline. */
+export async function withdrawApplication(
+  ctx: ApplicationContext,
+  session: Session,
+  procurementId: string,
+  request: SignedRequest,
+): Promise<{ applicationId: string; withdrawnAt: Date }> {
+  return supplierAction(
+    ctx,
+    session,
+    procurementId,
+    request,
+    'application.withdraw',
+    async (tx, verified) => {
+      const { now } = await openForOffers(ctx, tx, procurementId);
+      const participantId = await verifiedSupplier(ctx, tx, session, request, verified, now);
+      const live = await liveApplication(tx, procurementId, participantId);
+      if (live === undefined)
+        refuse('application.not_found', 404, 'there is no application to withdraw');
+      await tx.query(`UPDATE application SET status = 'withdrawn', ended_at = $2 WHERE id = $1`, [
+        live.id,
+        now,
+      ]);
+      await appendAudit(tx, ctx.clock, {
+        actor: session.identity,
+        action: 'application.withdrawn',
+        target: `procurement:${procurementId}`,
+        details: { applicationId: live.id },
+      });
+      return { applicationId: live.id, withdrawnAt: now };
+    },
+  );
+}
+
+export interface ApplicationView {
+  applicationId: string;
+  version: number;
+  status: string;
+  receivedAt: Date;
+  sealedSha256: string;
+  lots: { lotId: string; securityKind: string; securityAmount: string }[];
+}
+
+/** The supplier's own applications for a procurement, newest first; prices stay sealed. */
+export async function ownApplications(
+  db: Queryable,
+  session: Session,
+  procurementId: string,
+): Promise<ApplicationView[]> {
+  const found = await db.query<{
+    id: string;
+    version: number;
+    status: string;
+    received_at: Date;
+    sealed_sha256: string;
+  }>(
+    `SELECT a.id, a.version, a.status, a.received_at, a.sealed_sha256 FROM application a
+      WHERE a.procurement_id = $1 AND a.supplier_participant_id = $2 ORDER BY a.version DESC`,
+    [procurementId, session.actingParticipantId],
+  );
+  const views: ApplicationView[] = [];
+  for (const row of found.rows) {
+    const lots = await db.query<{ lot_id: string; security_kind: string; security_amount: bigint }>(
+      `SELECT lot_id, security_kind, security_amount FROM application_lot
+        WHERE application_id = $1`,
+      [row.id],
+    );
+    views.push({
+      applicationId: row.id,
+      version: row.version,
+      status: row.status,
+      receivedAt: row.received_at,
+      sealedSha256: row.sealed_sha256,
+      lots: lots.rows.map((lot) => ({
+        lotId: lot.lot_id,
+        securityKind: lot.security_kind,
+        securityAmount: formatAmount(lot.security_amount),
+      })),
+    });
+  }
+  return views;
+}
+
+export interface OpenedOffer {
+  lotNumber: number;
+  supplierBin: string | null;
+  supplierName: string;
+  price: string;
+  receivedAt: string;
+  rank: number;
+}
+
+/**
+ * Opens every live application of a procurement whose deadline has come (the chronograph calls
+ * it inside the transition's transaction): the private key is unwrapped, each envelope opened,
+ * the prices stored and ranked per lot (lower price first, then earlier receipt).
+ */
+export async function openOffers(
+  tx: Queryable,
+  wrapping: WrappingKey,
+  procurementId: string,
+  now: Date,
+): Promise<OpenedOffer[]> {
+  const key = await tx.query<{ wrapped_private_key: Buffer; opened_at: Date | null }>(
+    `SELECT wrapped_private_key, opened_at FROM procurement_key
+      WHERE procurement_id = $1 FOR UPDATE`,
+    [procurementId],
+  );
+  const row = key.rows[0];
+  if (row === undefined || row.opened_at !== null) return [];
+  const privateKey = openingKey(wrapping, procurementId, row.wrapped_private_key);
+  const applications = await tx.query<{
+    id: string;
+    sealed: Buffer;
+    received_at: Date;
+    signed_document_id: string;
+    bin: string | null;
+    name_ru: string;
+  }>(
+    `SELECT a.id, a.sealed, a.received_at, a.signed_document_id, p.bin, p.name_ru
+       FROM application a JOIN participant p ON p.id = a.supplier_participant_id
+      WHERE a.procurement_id = $1 AND a.status = 'submitted' ORDER BY a.received_at, a.id`,
+    [procurementId],
+  );
+  const lots = await tx.query<{ id: string; number: number }>(
+    'SELECT id, number FROM lot WHERE procurement_id = $1',
+    [procurementId],
+  );
+  const numbers = new Map(lots.rows.map((lot) => [lot.id, lot.number]));
+  const opened: (OpenedOffer & { applicationId: string; lotId: string; tiyn: bigint })[] = [];
+  for (const application of applications.rows) {
+    const envelope = JSON.parse(
+      unseal(privateKey, procurementId, application.sealed).toString('utf8'),
+    ) as {
+      payload: string;
+      cms: string;
+    };
+    const payload = JSON.parse(envelope.payload) as { lots: LotOffer[] };
+    await tx.query('UPDATE signed_document SET payload = $2, cms = $3 WHERE id = $1', [
+      application.signed_document_id,
+      envelope.payload,
+      Buffer.from(envelope.cms, 'base64'),
+    ]);
+    for (const offer of payload.lots) {
+      opened.push({
+        applicationId: application.id,
+        lotId: offer.lotId,
+        tiyn: parseAmount(offer.price),
+        lotNumber: numbers.get(offer.lotId) ?? 0,
+        supplierBin: application.bin,
+        supplierName: application.name_ru,
+        price: formatAmount(parseAmount(offer.price)),
+        receivedAt: application.received_at.toISOString(),
+        rank: 0,
+      });
+    }
+  }
+  opened.sort(
+    (a, b) =>
+      a.lotNumber - b.lotNumber ||
+      (a.tiyn < b.tiyn ? -1 : a.tiyn > b.tiyn ? 1 : 0) ||
+      a.receivedAt.localeCompare(b.receivedAt),
+  );
+  for (const [index, offer] of opened.entries()) {
+    const previous = opened[index - 1];
+    offer.rank =
+      previous !== undefined && previous.lotNumber === offer.lotNumber ? previous.rank + 1 : 1;
+    await tx.query(
+      `INSERT INTO price_offer (application_id, lot_id, price, received_at, opened_at, rank)
+       VALUES ($1, $2, $3, $4, $5, $6)`,
+      [offer.applicationId, offer.lotId, offer.tiyn, offer.receivedAt, now, offer.rank],
+    );
+  }
+  await tx.query('UPDATE procurement_key SET opened_at = $2 WHERE procurement_id = $1', [
+    procurementId,
+    now,
+  ]);
+  return opened.map((offer) => ({
+    lotNumber: offer.lotNumber,
+    supplierBin: offer.supplierBin,
+    supplierName: offer.supplierName,
+    price: offer.price,
+    receivedAt: offer.receivedAt,
+    rank: offer.rank,
+  }));
+}
