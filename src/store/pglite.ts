@@ -2,7 +2,7 @@
 import { mkdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
 import type { Database, Queryable } from './database.js';
-import { TYPE_PARSERS } from './database.js';
+import { quoteChannel, TYPE_PARSERS } from './database.js';
 
 type PgliteQueryable = Pick<PGlite, 'query' | 'exec'>;
 
@@ -31,6 +31,20 @@ export async function openPglite(dir: string | undefined): Promise<Database> {
     exec: direct.exec,
     transaction: <T>(work: (tx: Queryable) => Promise<T>) =>
       pglite.transaction((tx) => work(wrap(tx))),
+    // One process holds the only connection, so it is never lost and `onResumed` never fires.
+    async listen(channel: string, onPayload: (payload: string) => void) {
+      const quoted = quoteChannel(channel);
+      const callback = (payload: string) => {
+        try {
+          onPayload(payload);
+        } catch {
+          // As with the server driver, a listener's failure stays its own.
+        }
+      };
+      await pglite.listen(quoted, callback);
+      // The function PGlite returns repeats UNLISTEN without the quotes; this keeps them.
+      return () => pglite.unlisten(quoted, callback);
+    },
     close: () => pglite.close(),
   };
 }

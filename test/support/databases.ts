@@ -94,6 +94,9 @@ async function pgliteTestDatabase(): Promise<TestDatabase> {
         await enter(tx);
         return work(tx);
       }),
+    // Channels are shared by every schema of the instance; live topics carry a prefix derived
+    // from the schema, so suites in different schemas do not hear each other.
+    listen: (channel, onPayload) => shared.listen(channel, onPayload),
     close: async () => {
       closed = true;
     },
