@@ -31,6 +31,7 @@ export async function testApp(
   db: Database,
   env: Record<string, string> = {},
   start = '2026-03-02T04:00:00.000Z',
+  logs?: { write(line: string): void },
 ): Promise<TestApp> {
   const fullEnv = {
     NODE_ENV: 'test',
@@ -45,7 +46,7 @@ export async function testApp(
   const sealing = WrappingKey.fromBytes(randomBytes(32));
   const app = await buildApp(
     { config, db, clock, pki, calendar: workingCalendar(), sealing },
-    { logger: false },
+    { logger: logs === undefined ? false : { level: 'debug', stream: logs } },
   );
   await app.ready();
   return { app, clock, config, pki };

@@ -1,0 +1,257 @@
+// Applications with sealed price offers over real HTTP and signatures: before the deadline no
+// route, log line or table shows a price; the chronograph opens them at the deadline.
+import assert from 'node:assert/strict';
+import { before, test } from 'node:test';
+import { advanceDue } from '../../src/services/chronograph.js';
+import { migrate } from '../../src/store/migrate.js';
+import type { Database } from '../../src/store/database.js';
+import { describeEachDatabase } from '../support/databases.js';
+import { testApp } from '../support/app.js';
+import type { TestApp } from '../support/app.js';
+import { registerCompany } from '../support/participants.js';
+import type { Company } from '../support/participants.js';
+import { moveTo, post, published, signed, view } from '../support/procurements.js';
+
+/** A price no other figure of the tests can look like, in every form it could leak in. */
+const PRICE = '3987654.21';
+const PRICE_FORMS = ['3987654.21', '398765421', '3987654,21', '3 987 654', '3987654'];
+
+function leaks(text: string): string | undefined {
+  return PRICE_FORMS.find((form) => text.includes(form));
+}
+
+async function lotOf(t: TestApp, procurementId: string): Promise<string> {
+  const found = await t.app.ctx.db.query<{ id: string }>(
+    'SELECT id FROM lot WHERE procurement_id = $1 ORDER BY number LIMIT 1',
+    [procurementId],
+  );
+  return found.rows[0]!.id;
+}
+
+async function submit(
+  t: TestApp,
+  supplier: Company,
+  procurementId: string,
+  price: string,
+  headers: Record<string, string> = {},
+) {
+  const lotId = await lotOf(t, procurementId);
+  return post(
+    t.app,
+    `/api/v1/procurements/${procurementId}/applications`,
+    supplier.token,
+    await signed(t, supplier, 'application.submit', {
+      procurementId,
+      lots: [{ lotId, price }],
+    }),
+    headers,
+  );
+}
+
+/** Every text column of every table of the schema, as one string per row. */
+async function everyRow(db: Database): Promise<string[]> {
+  const tables = await db.query<{ table_name: string }>(
+    `SELECT table_name FROM information_schema.tables
+      WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'`,
+  );
+  const rows: string[] = [];
+  for (const { table_name: table } of tables.rows) {
+    const found = await db.query<{ row: string }>(
+      `SELECT row_to_json(t)::text AS row FROM ${JSON.stringify(table)} t`,
+    );
+    rows.push(...found.rows.map((row) => `${table}: ${row.row}`));
+  }
+  return rows;
+}
+
+/** The GET paths of the API with every path parameter filled by each known id. */
+function readPaths(t: TestApp, ids: readonly string[]): string[] {
+  const spec = t.app.swagger() as { paths: Record<string, Record<string, unknown>> };
+  return Object.entries(spec.paths)
+    .filter(([, methods]) => 'get' in methods)
+    .flatMap(([path]) => {
+      if (!path.includes('{')) return [path];
+      return ids.map((id) => path.replace(/\{[^}]+\}/g, id));
+    });
+}
+
+describeEachDatabase('applications', (fresh) => {
+  let t: TestApp;
+  let customer: Company;
+  let supplier: Company;
+  const logs: string[] = [];
+
+  before(async () => {
+    const db = await (await fresh()).open();
+    await migrate(db);
+    t = await testApp(db, {}, undefined, { write: (line) => logs.push(line) });
+    customer = await registerCompany(t);
+    supplier = await registerCompany(t, 'gost2015');
+  });
+
+  test('a sealed offer shows its price nowhere before the deadline', async () => {
+    const id = await published(t, customer);
+    const submitted = await submit(t, supplier, id, PRICE);
+    assert.equal(submitted.statusCode, 201, submitted.body);
+    const { applicationId, receipt } = submitted.json();
+    assert.equal(leaks(submitted.body), undefined, 'the answer');
+    const application = await t.app.ctx.db.query<{ sealed_sha256: string }>(
+      'SELECT sealed_sha256 FROM application WHERE id = $1',
+      [applicationId],
+    );
+    assert.equal(receipt.sha256, application.rows[0]!.sealed_sha256, 'the receipt covers the seal');
+
+    const ids = [id, applicationId, await lotOf(t, id), supplier.participantId, receipt.documentId];
+    const readers = [undefined, supplier.token, customer.token];
+    let read = 0;
+    for (const path of readPaths(t, ids)) {
+      for (const token of readers) {
+        const response = await t.app.inject({
+          method: 'GET',
+          url: `/api/v1${path.replace(/^\/api\/v1/, '')}`.replace('/api/v1/health', '/health'),
+          headers: token === undefined ? {} : { authorization: `Bearer ${token}` },
+        });
+        assert.equal(leaks(response.body), undefined, `GET ${path} shows the price`);
+        read += 1;
+      }
+    }
+    assert.ok(read > 50, `every read route was asked (${read} requests)`);
+    const rows = await everyRow(t.app.ctx.db);
+    assert.equal(
+      rows.find((row) => leaks(row) !== undefined),
+      undefined,
+      'a table keeps the price in clear',
+    );
+    assert.equal(
+      logs.find((line) => leaks(line) !== undefined),
+      undefined,
+      'a log line',
+    );
+    const refused = await submit(t, supplier, id, '-1');
+    assert.equal(refused.statusCode, 400);
+    assert.equal(leaks(refused.body), undefined);
+  });
+
+  test('an offer 1 ms after the deadline is refused; the chronograph opens the rest', async () => {
+    const id = await published(t, customer);
+    const deadline = new Date((await view(t, customer, id)).offersEndAt);
+    const start = t.clock.now();
+    const rival = await registerCompany(t);
+    await moveTo(t, new Date(deadline.getTime() - 1), supplier, rival, customer);
+    assert.equal((await submit(t, supplier, id, '4100000.00')).statusCode, 201);
+    assert.equal((await submit(t, rival, id, '4000000.00')).statusCode, 201);
+    await moveTo(t, new Date(deadline.getTime() + 1), supplier, rival, customer);
+    const late = await submit(t, supplier, id, '3000000.00');
+    assert.equal(late.statusCode, 409, late.body);
+    assert.equal(late.json().code, 'offer.after_deadline');
+
+    await advanceDue(t.app.ctx.db, { clock: t.clock, sealing: t.app.ctx.sealing });
+    const opened = await t.app.ctx.db.query<{ price: bigint; rank: number; bin: string }>(
+      `SELECT o.price, o.rank, p.bin FROM price_offer o
+         JOIN application a ON a.id = o.application_id
+         JOIN participant p ON p.id = a.supplier_participant_id
+        WHERE a.procurement_id = $1 ORDER BY o.rank`,
+      [id],
+    );
+    assert.deepEqual(
+      opened.rows.map((row) => [row.bin, row.price, row.rank]),
+      [
+        [rival.bin, 400000000n, 1],
+        [supplier.bin, 410000000n, 2],
+      ],
+    );
+    const card = await t.app.inject(`/api/v1/public/procurements/${id}`);
+    const protocol = card
+      .json()
+      .history.find((event: { kind: string }) => event.kind === 'offers_opened');
+    assert.deepEqual(
+      protocol.details.offers.map((offer: { price: string }) => offer.price),
+      ['4000000.00', '4100000.00'],
+      'the opening protocol is public',
+    );
+    await moveTo(t, start, supplier, customer);
+  });
+
+  test('a new signed version replaces the application; a withdrawn one is not opened', async () => {
+    const id = await published(t, customer);
+    const first = await submit(t, supplier, id, '4400000.00');
+    const second = await submit(t, supplier, id, '4300000.00');
+    assert.equal(second.json().version, 2);
+    const mine = await t.app.inject({
+      method: 'GET',
+      url: `/api/v1/procurements/${id}/applications/mine`,
+      headers: { authorization: `Bearer ${supplier.token}` },
+    });
+    assert.deepEqual(
+      mine.json().items.map((item: { status: string }) => item.status),
+      ['submitted', 'replaced'],
+    );
+    assert.equal(mine.json().items[1].applicationId, first.json().applicationId);
+    const withdrawal = await post(
+      t.app,
+      `/api/v1/procurements/${id}/applications/withdrawal`,
+      supplier.token,
+      await signed(t, supplier, 'application.withdraw', { procurementId: id }),
+    );
+    assert.equal(withdrawal.statusCode, 200, withdrawal.body);
+    const start = t.clock.now();
+    const deadline = new Date((await view(t, customer, id)).offersEndAt);
+    await moveTo(t, new Date(deadline.getTime() + 1), supplier, customer);
+    await advanceDue(t.app.ctx.db, { clock: t.clock, sealing: t.app.ctx.sealing });
+    const opened = await t.app.ctx.db.query(
+      `SELECT 1 FROM price_offer o JOIN application a ON a.id = o.application_id
+        WHERE a.procurement_id = $1`,
+      [id],
+    );
+    assert.equal(opened.rows.length, 0);
+    await moveTo(t, start, supplier, customer);
+  });
+
+  test('Idempotency-Key: a retry gets the first answer, another body is refused', async () => {
+    const id = await published(t, customer);
+    const lotId = await lotOf(t, id);
+    const body = await signed(t, supplier, 'application.submit', {
+      procurementId: id,
+      lots: [{ lotId, price: '4200000.00' }],
+    });
+    const url = `/api/v1/procurements/${id}/applications`;
+    const headers = { 'idempotency-key': 'retry-7f3a' };
+    const first = await post(t.app, url, supplier.token, body, headers);
+    const again = await post(t.app, url, supplier.token, body, headers);
+    assert.equal(first.statusCode, 201, first.body);
+    assert.equal(again.statusCode, 201, again.body);
+    assert.equal(again.headers['idempotent-replayed'], 'true');
+    assert.equal(again.json().applicationId, first.json().applicationId);
+    const other = await submit(t, supplier, id, '4100000.00', headers);
+    assert.equal(other.statusCode, 422, other.body);
+    assert.equal(other.json().code, 'idempotency.key_reused');
+  });
+
+  test('simultaneous offers of many suppliers are all kept', async () => {
+    const id = await published(t, customer);
+    const suppliers = [];
+    for (let index = 0; index < 5; index += 1) suppliers.push(await registerCompany(t));
+    const answers = await Promise.all(
+      suppliers.map((one, index) => submit(t, one, id, `${4_000_000 + index * 1000}.00`)),
+    );
+    assert.deepEqual(
+      answers.map((answer) => answer.statusCode),
+      [201, 201, 201, 201, 201],
+    );
+    const kept = await t.app.ctx.db.query(
+      "SELECT 1 FROM application WHERE procurement_id = $1 AND status = 'submitted'",
+      [id],
+    );
+    assert.equal(kept.rows.length, 5);
+  });
+
+  test('no bid in your own procurement, and no price above the lot', async () => {
+    const id = await published(t, customer);
+    const own = await submit(t, customer, id, '4000000.00');
+    assert.equal(own.statusCode, 403, own.body);
+    assert.equal(own.json().code, 'application.own_procurement');
+    const above = await submit(t, supplier, id, '4500000.01');
+    assert.equal(above.statusCode, 422, above.body);
+    assert.equal(above.json().code, 'offer.above_planned');
+  });
+});
