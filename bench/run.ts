@@ -3,6 +3,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { describeMachine } from './machine.js';
 import { benchGost } from './gost.js';
+import { benchLive } from './live.js';
 import { benchPki } from './pki.js';
 import { benchPublic } from './public.js';
 import { benchStartup } from './startup.js';
@@ -14,6 +15,7 @@ const BENCHMARKS: Record<string, () => Promise<object>> = {
   gost: benchGost,
   uploads: benchUploads,
   public: benchPublic,
+  live: benchLive,
 };
 
 const requested = process.argv.slice(2);
