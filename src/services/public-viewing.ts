@@ -11,7 +11,7 @@ import {
   methodOf,
 } from '../domain/procurement-methods.js';
 import type { Duration, ProcurementStatus, Regime, Titles } from '../domain/procurement-methods.js';
-import type { Queryable } from '../store/database.js';
+import type { Database, Queryable } from '../store/database.js';
 
 export type Language = 'kk' | 'ru' | 'en';
 export const LANGUAGES: readonly Language[] = ['kk', 'ru', 'en'];
@@ -200,6 +200,8 @@ function searchConditions(
   position: Position | undefined,
   params: Parameters,
   ensTruOf: (prefix: string) => string,
+  textMatch: (q: string) => string = (q) =>
+    `t.search @@ (websearch_to_tsquery('russian', ${q}) || websearch_to_tsquery('simple', ${q}))`,
 ): string[] {
   const amountMin = amountFilter('amountMin', filters.amountMin);
   const amountMax = amountFilter('amountMax', filters.amountMax);
@@ -216,12 +218,7 @@ function searchConditions(
   checkRange('offersEndFrom, offersEndTo', ...offersEnd);
 
   const where = ['t.published_at IS NOT NULL', "t.status <> 'draft'"];
-  if (filters.q !== undefined) {
-    const q = params.add(filters.q);
-    where.push(
-      `t.search @@ (websearch_to_tsquery('russian', ${q}) || websearch_to_tsquery('simple', ${q}))`,
-    );
-  }
+  if (filters.q !== undefined) where.push(textMatch(params.add(filters.q)));
   const equal: [string, string | undefined][] = [
     ['method', filters.method],
     ['status', filters.status],
@@ -250,11 +247,15 @@ function searchConditions(
   if (filters.offersEndTo !== undefined) {
     where.push(`t.published_at < ${params.add(filters.offersEndTo)}::timestamptz`);
   }
-  if (position !== undefined) {
-    const at = params.add(position.at);
-    where.push(`(t.published_at, t.id) < (${at}::timestamptz, ${params.add(position.id)}::uuid)`);
-  }
+  if (position !== undefined) where.push(before('t', position, params));
   return where;
+}
+
+/** Rows of `alias` after `position` in the newest-first order. */
+function before(alias: string, position: Position, params: Parameters): string {
+  const at = params.add(position.at);
+  const id = params.add(position.id);
+  return `(${alias}.published_at, ${alias}.id) < (${at}::timestamptz, ${id}::uuid)`;
 }
 
 export interface PageOf<T> {
@@ -354,31 +355,135 @@ function lotView(lang: Language, row: LotRow): PublicLot {
   };
 }
 
-/** Published lots, newest first; the search reads the lot table alone, then names procurements. */
+/** Lots looked at newest first before the search turns to the lookup index instead. */
+const WINDOW_ROWS = 1000;
+
+/** The lookup tokens of the equality filters (see the lot table's `lookup` column). */
+function facetQuery(filters: SearchFilters): string | undefined {
+  const token = (prefix: string, value: string | undefined) =>
+    value === undefined ? [] : [`${prefix}${value.replace(/[^0-9a-z]/g, '')}`];
+  const ensDigits = filters.ensTru?.replace(/\D/g, '');
+  const ensLength = [15, 6, 4, 2].find((length) => (ensDigits?.length ?? 0) >= length);
+  const tokens = [
+    ...token('zm', filters.method),
+    ...token('zg', filters.regime),
+    ...token('zs', filters.status),
+    ...token('zr', filters.region),
+    ...token('zc', filters.customerBin),
+    ...(ensLength === undefined ? [] : token('ze', ensDigits!.slice(0, ensLength))),
+  ];
+  return tokens.length === 0 ? undefined : tokens.join(' & ');
+}
+
+const LOT_TEXT = (q: string) =>
+  `t.lookup @@ (websearch_to_tsquery('russian', ${q}) || websearch_to_tsquery('simple', ${q}))`;
+
+function lotConditions(filters: SearchFilters, position: Position | undefined, params: Parameters) {
+  return searchConditions(
+    filters,
+    position,
+    params,
+    (prefix) => `t.ens_tru LIKE ${prefix} || '%'`,
+    LOT_TEXT,
+  );
+}
+
+function lotPage(where: string[], order: string, limit: string, from = 'lot t'): string {
+  return `SELECT t.*, p.number AS procurement_number
+       FROM (SELECT ${LOT_COLUMNS}, ${positionOf('t.published_at')} AS cursor_at
+               FROM ${from} WHERE ${where.join(' AND ')} ${order} LIMIT ${limit}) t
+       JOIN procurement p ON p.id = t.procurement_id
+      ORDER BY t.published_at DESC, t.id DESC`;
+}
+
+const NEWEST_FIRST = 'ORDER BY t.published_at DESC, t.id DESC';
+
+/**
+ * Published lots, newest first, at a cost that stays small whatever the filters: the newest
+ * WINDOW_ROWS lots after the cursor are read in order and filtered, which answers any search
+ * that matches one lot in fifty; a rarer one is answered from the lookup index, where its few
+ * matches are found without reading the lots that do not match.
+ */
 export async function searchLots(
   db: Queryable,
   lang: Language,
   filters: SearchFilters,
   page: Page,
+  windowRows = WINDOW_ROWS,
 ): Promise<PageOf<PublicLot>> {
+  const position = decodeCursor(page.cursor);
+  const wanted = page.limit + 1;
   const params = new Parameters();
-  const where = searchConditions(
-    filters,
-    decodeCursor(page.cursor),
-    params,
-    (prefix) => `t.ens_tru LIKE ${prefix} || '%'`,
-  );
-  const limit = params.add(page.limit + 1);
-  const rows = await db.query<LotRow>(
-    `SELECT t.*, p.number AS procurement_number
-       FROM (SELECT ${LOT_COLUMNS}, ${positionOf('t.published_at')} AS cursor_at
-               FROM lot t WHERE ${where.join(' AND ')}
-              ORDER BY t.published_at DESC, t.id DESC LIMIT ${limit}) t
-       JOIN procurement p ON p.id = t.procurement_id
-      ORDER BY t.published_at DESC, t.id DESC`,
+  const window = newestLots(position, params, windowRows);
+  const where = lotConditions(filters, undefined, params);
+  const recent = await db.query<LotRow>(
+    lotPage(where, NEWEST_FIRST, params.add(wanted), window),
     params.values,
   );
-  return pageOf(rows.rows, page.limit, (row) => lotView(lang, row));
+  if (recent.rows.length === wanted)
+    return pageOf(recent.rows, page.limit, (row) => lotView(lang, row));
+  const edge = await windowEdge(db, position, windowRows);
+  const older =
+    edge === undefined ? [] : await rareMatches(db, filters, edge, wanted - recent.rows.length);
+  return pageOf([...recent.rows, ...older], page.limit, (row) => lotView(lang, row));
+}
+
+/** The newest WINDOW_ROWS published lots after `position`, as the table `t`. */
+function newestLots(
+  position: Position | undefined,
+  params: Parameters,
+  windowRows: number,
+): string {
+  const start = position === undefined ? [] : [before('w', position, params)];
+  return `(SELECT * FROM lot w WHERE ${['w.published_at IS NOT NULL', ...start].join(' AND ')}
+      ORDER BY w.published_at DESC, w.id DESC LIMIT ${params.add(windowRows)}) t`;
+}
+
+/** The last lot of the window, where the index search goes on; undefined if it was not full. */
+async function windowEdge(db: Queryable, position: Position | undefined, windowRows: number) {
+  const params = new Parameters();
+  const start = position === undefined ? [] : [before('w', position, params)];
+  const found = await db.query<{ at: string; id: string; n: bigint | number }>(
+    `SELECT ${positionOf('w.published_at')} AS at, w.id, count(*) OVER () AS n
+       FROM (SELECT w.id, w.published_at FROM lot w
+              WHERE ${['w.published_at IS NOT NULL', ...start].join(' AND ')}
+              ORDER BY w.published_at DESC, w.id DESC LIMIT ${params.add(windowRows)}) w
+      ORDER BY w.published_at, w.id LIMIT 1`,
+    params.values,
+  );
+  const row = found.rows[0];
+  if (row === undefined || Number(row.n) < windowRows) return undefined;
+  const edge: Position = { at: row.at, id: row.id };
+  return edge;
+}
+
+/**
+ * Matches older than the window, found through the lookup index (words and filter tokens in one
+ * GIN scan), then ordered. Plain and ordered scans are turned off for this one statement, so the
+ * planner cannot walk every lot for a search that matches almost none.
+ */
+async function rareMatches(
+  db: Queryable,
+  filters: SearchFilters,
+  edge: Position,
+  wanted: number,
+): Promise<LotRow[]> {
+  const params = new Parameters();
+  const where = lotConditions(filters, edge, params);
+  const facets = facetQuery(filters);
+  if (facets !== undefined) where.push(`t.lookup @@ to_tsquery('simple', ${params.add(facets)})`);
+  const sql = `WITH m AS MATERIALIZED (
+      SELECT ${LOT_COLUMNS}, ${positionOf('t.published_at')} AS cursor_at
+        FROM lot t WHERE ${where.join(' AND ')})
+    SELECT m.*, p.number AS procurement_number
+      FROM (SELECT * FROM m ORDER BY published_at DESC, id DESC LIMIT ${params.add(wanted)}) m
+      JOIN procurement p ON p.id = m.procurement_id
+     ORDER BY m.published_at DESC, m.id DESC`;
+  if (!('transaction' in db)) return (await db.query<LotRow>(sql, params.values)).rows;
+  return (db as Database).transaction(async (tx) => {
+    await tx.exec('SET LOCAL enable_seqscan = off; SET LOCAL enable_indexscan = off');
+    return (await tx.query<LotRow>(sql, params.values)).rows;
+  });
 }
 
 // Procurements.

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { before, test } from 'node:test';
 import type { Database } from '../../src/store/database.js';
+import { searchLots } from '../../src/services/public-viewing.js';
 import { migrate } from '../../src/store/migrate.js';
 import { testApp } from '../support/app.js';
 import type { TestApp } from '../support/app.js';
@@ -390,6 +391,35 @@ describeEachDatabase('public viewing', (fresh) => {
       both,
     );
     assert.deepEqual(await lotIds('method=single_source'), []);
+  });
+
+  test('past the window of newest lots, the same lots in the same order', async () => {
+    const searches = [
+      {},
+      { q: 'компьютер' },
+      { q: 'қағазы' },
+      { method: 'auction' },
+      { status: 'accepting', region: '75' },
+      { ensTru: '26201' },
+      { customerBin: BIN_B, q: 'бумага' },
+      { amountMin: '150000.00', amountMax: '3000000.00' },
+      { method: 'single_source' },
+    ];
+    for (const filters of searches) {
+      for (const windowRows of [1, 2]) {
+        const pages = async (rows?: number) => {
+          const ids: string[] = [];
+          let cursor: string | undefined;
+          do {
+            const page = await searchLots(t.app.ctx.db, 'ru', filters, { limit: 1, cursor }, rows);
+            ids.push(...page.items.map((item) => item.id));
+            cursor = page.nextCursor ?? undefined;
+          } while (cursor !== undefined);
+          return ids;
+        };
+        assert.deepEqual(await pages(windowRows), await pages(), JSON.stringify(filters));
+      }
+    }
   });
 
   test('an amount range in tenge includes its bounds', async () => {

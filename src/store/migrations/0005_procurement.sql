@@ -115,13 +115,20 @@ CREATE TABLE lot (
   kato_region text NOT NULL,
   published_at timestamptz,
   offers_end_at timestamptz,
-  search tsvector GENERATED ALWAYS AS (
-    to_tsvector('russian'::regconfig, title_ru) || to_tsvector('simple'::regconfig, title_kk))
-    STORED,
+  -- The words of the titles and one token per filter value (zm method, zg regime, zs status,
+  -- zr region, zc customer BIN, ze ENS TRU prefixes), so one GIN scan intersects them all.
+  lookup tsvector GENERATED ALWAYS AS (
+    to_tsvector('russian'::regconfig, title_ru) || to_tsvector('simple'::regconfig, title_kk) ||
+    to_tsvector('simple'::regconfig,
+      'zm' || replace(method, '_', '') || ' zg' || replace(regime, '_', '') ||
+      ' zs' || replace(status, '_', '') || ' zr' || kato_region ||
+      ' zc' || coalesce(customer_bin, 'none') ||
+      ' ze' || left(replace(ens_tru, '.', ''), 2) || ' ze' || left(replace(ens_tru, '.', ''), 4) ||
+      ' ze' || left(replace(ens_tru, '.', ''), 6) || ' ze' || replace(ens_tru, '.', ''))) STORED,
   UNIQUE (procurement_id, number)
 );
 
-CREATE INDEX lot_search_idx ON lot USING gin (search);
+CREATE INDEX lot_lookup_idx ON lot USING gin (lookup);
 CREATE INDEX lot_public_idx ON lot (published_at DESC, id DESC) WHERE published_at IS NOT NULL;
 CREATE INDEX lot_ens_tru_idx ON lot (ens_tru text_pattern_ops);
 CREATE INDEX lot_customer_idx ON lot (customer_bin);
