@@ -398,34 +398,83 @@ function lotPage(where: string[], order: string, limit: string, from = 'lot t'):
 
 const NEWEST_FIRST = 'ORDER BY t.published_at DESC, t.id DESC';
 
+/** A search the planner expects to match at most this many lots is answered from the index. */
+const INDEX_ROWS = 5000;
+/** After the first window, lots are read in order this many times further before the index. */
+const FURTHER_WINDOWS = 100;
+
 /**
- * Published lots, newest first, at a cost that stays small whatever the filters: the newest
- * WINDOW_ROWS lots after the cursor are read in order and filtered, which answers any search
- * that matches one lot in fifty; a rarer one is answered from the lookup index, where its few
- * matches are found without reading the lots that do not match.
+ * Published lots, newest first, at a cost that stays small whatever the filters. Lots are read
+ * newest first and filtered, which stops as soon as a page is full: quick for any search that
+ * matches often among recent lots. When the first window of WINDOW_ROWS lots does not fill the
+ * page, a search the planner expects to be rare is answered from the lookup index (words and
+ * filter tokens in one GIN scan); a common one, rare only among recent lots, reads further.
  */
 export async function searchLots(
   db: Queryable,
   lang: Language,
   filters: SearchFilters,
   page: Page,
-  windowRows = WINDOW_ROWS,
+  tuning: { windowRows: number; indexRows: number } = {
+    windowRows: WINDOW_ROWS,
+    indexRows: INDEX_ROWS,
+  },
 ): Promise<PageOf<PublicLot>> {
+  const { windowRows, indexRows } = tuning;
   const position = decodeCursor(page.cursor);
   const wanted = page.limit + 1;
+  const shape = (rows: LotRow[]) => pageOf(rows, page.limit, (row) => lotView(lang, row));
+  const recent = await walk(db, filters, position, windowRows, wanted);
+  if (recent.length === wanted) return shape(recent);
+  const edge = await windowEdge(db, position, windowRows);
+  if (edge === undefined) return shape(recent);
+  const rest = wanted - recent.length;
+  if ((await expectedMatches(db, filters, edge)) > indexRows) {
+    const further = await walk(db, filters, edge, windowRows * FURTHER_WINDOWS, rest);
+    if (further.length === rest) return shape([...recent, ...further]);
+  }
+  return shape([...recent, ...(await rareMatches(db, filters, edge, rest))]);
+}
+
+/** The matches among the next `rows` lots after `position`, newest first, at most `wanted`. */
+async function walk(
+  db: Queryable,
+  filters: SearchFilters,
+  position: Position | undefined,
+  rows: number,
+  wanted: number,
+): Promise<LotRow[]> {
   const params = new Parameters();
-  const window = newestLots(position, params, windowRows);
+  const window = newestLots(position, params, rows);
   const where = lotConditions(filters, undefined, params);
-  const recent = await db.query<LotRow>(
+  const found = await db.query<LotRow>(
     lotPage(where, NEWEST_FIRST, params.add(wanted), window),
     params.values,
   );
-  if (recent.rows.length === wanted)
-    return pageOf(recent.rows, page.limit, (row) => lotView(lang, row));
-  const edge = await windowEdge(db, position, windowRows);
-  const older =
-    edge === undefined ? [] : await rareMatches(db, filters, edge, wanted - recent.rows.length);
-  return pageOf([...recent.rows, ...older], page.limit, (row) => lotView(lang, row));
+  return found.rows;
+}
+
+/** How many lots after `position` the planner expects the search to match. */
+async function expectedMatches(db: Queryable, filters: SearchFilters, position: Position) {
+  const params = new Parameters();
+  const where = indexConditions(filters, position, params);
+  const plan = await db.query<{ 'QUERY PLAN': unknown }>(
+    `EXPLAIN (FORMAT JSON) SELECT 1 FROM lot t WHERE ${where.join(' AND ')}`,
+    params.values,
+  );
+  const text = plan.rows[0]?.['QUERY PLAN'];
+  const parsed = (typeof text === 'string' ? JSON.parse(text) : text) as [
+    { Plan: { 'Plan Rows': number } },
+  ];
+  return parsed[0].Plan['Plan Rows'];
+}
+
+/** The search's conditions with its filter tokens, for the lookup index. */
+function indexConditions(filters: SearchFilters, position: Position, params: Parameters) {
+  const where = lotConditions(filters, position, params);
+  const facets = facetQuery(filters);
+  if (facets !== undefined) where.push(`t.lookup @@ to_tsquery('simple', ${params.add(facets)})`);
+  return where;
 }
 
 /** The newest WINDOW_ROWS published lots after `position`, as the table `t`. */
@@ -469,9 +518,7 @@ async function rareMatches(
   wanted: number,
 ): Promise<LotRow[]> {
   const params = new Parameters();
-  const where = lotConditions(filters, edge, params);
-  const facets = facetQuery(filters);
-  if (facets !== undefined) where.push(`t.lookup @@ to_tsquery('simple', ${params.add(facets)})`);
+  const where = indexConditions(filters, edge, params);
   const sql = `WITH m AS MATERIALIZED (
       SELECT ${LOT_COLUMNS}, ${positionOf('t.published_at')} AS cursor_at
         FROM lot t WHERE ${where.join(' AND ')})
