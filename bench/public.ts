@@ -140,7 +140,7 @@ async function load(schema: string, now: Date): Promise<Loaded> {
       if (inFlight.length >= 2) await inFlight.shift();
     }
     await Promise.all(inFlight);
-    await db.exec('ANALYZE');
+    await db.exec('VACUUM ANALYZE');
     return {
       lots,
       procurements,
