@@ -5,7 +5,8 @@ import { createHash, randomUUID } from 'node:crypto';
 import { canonicalJson } from '../domain/canonical-json.js';
 import { UppError } from '../domain/errors.js';
 import { checkSigner } from '../domain/participants.js';
-import { formatAmount, parseAmount, percentOf } from '../domain/money.js';
+import { formatAmount, parseAmount } from '../domain/money.js';
+import { holdReference, securityAmount } from '../domain/wallet.js';
 import { isOpenForOffers } from '../domain/procurement-methods.js';
 import type { Queryable } from '../store/database.js';
 import { appendAudit, recordAudit } from './audit.js';
@@ -21,6 +22,7 @@ import type { Receipt, ReceiptPki } from './receipts.js';
 import { newProcurementKeys, openingKey, seal, unseal } from './sealing.js';
 import type { WrappingKey } from './sealing.js';
 import { expectAction, spendNonce, verifySignedRequest } from './signed-document.js';
+import { checkGuarantee, hold, release } from './wallet.js';
 import type { SignedRequest, VerifiedSignature } from './signed-document.js';
 
 export interface ApplicationContext extends ProcurementContext {
@@ -169,6 +171,63 @@ async function storeSealedDocument(
   return id;
 }
 
+/**
+ * Secures one lot of an application as the rules demand: money held in the supplier's wallet,
+ * or an electronic bank guarantee for at least the amount. Answers what secures it.
+ */
+async function secureLot(
+  tx: Queryable,
+  security: LotOffer['security'],
+  need: { applicationId: string; participantId: string; procurementId: string; lot: LotRow },
+  amount: bigint,
+  at: Date,
+  actor: string,
+): Promise<string | null> {
+  if (amount === 0n) return null;
+  if (security === undefined) {
+    refuse('application.security_missing', 422, `lot ${need.lot.number} needs its security`);
+  }
+  if (security.kind === 'guarantee') {
+    if (typeof security.documentId !== 'string') {
+      refuse('application.security_missing', 422, 'a guarantee is named by its documentId');
+    }
+    await checkGuarantee(tx, {
+      documentId: security.documentId,
+      participantId: need.participantId,
+      procurementId: need.procurementId,
+      lotId: need.lot.id,
+      amount,
+      at,
+    });
+    return security.documentId;
+  }
+  const held = await hold(tx, {
+    participantId: need.participantId,
+    amount,
+    reference: holdReference(need.applicationId, need.lot.id),
+    at,
+    actor,
+  });
+  return held.id;
+}
+
+/** Gives back the money an application held: when it is replaced, withdrawn or loses. */
+export async function releaseSecurity(
+  tx: Queryable,
+  applicationId: string,
+  at: Date,
+  actor: string,
+): Promise<void> {
+  const held = await tx.query<{ security_reference: string }>(
+    `SELECT security_reference FROM application_lot
+      WHERE application_id = $1 AND security_kind = 'wallet' AND security_reference IS NOT NULL`,
+    [applicationId],
+  );
+  for (const row of held.rows) {
+    await release(tx, row.security_reference, { at, actor, details: { applicationId } });
+  }
+}
+
 /** The supplier's live application, locked, if it has one. */
 async function liveApplication(
   tx: Queryable,
@@ -306,6 +365,7 @@ export async function submitApplication(
           previous.id,
           now,
         ]);
+        await releaseSecurity(tx, previous.id, now, session.identity);
       }
       const applicationId = randomUUID();
       const version = (await lastVersion(tx, procurementId, participantId)) + 1;
@@ -326,15 +386,15 @@ export async function submitApplication(
       );
       for (const offer of offers) {
         const lot = lots.get(offer.lotId)!;
+        const amount = securityAmount(lot.amount, procurement.security_basis_points);
+        const need = { applicationId, participantId, procurementId, lot };
+        const reference = await secureLot(tx, offer.security, need, amount, now, session.identity);
+        const kind = reference === null ? 'none' : (offer.security?.kind ?? 'none');
         await tx.query(
-          `INSERT INTO application_lot (application_id, lot_id, security_kind, security_amount)
-         VALUES ($1, $2, $3, $4)`,
-          [
-            applicationId,
-            lot.id,
-            offer.security?.kind ?? 'none',
-            percentOf(lot.amount, procurement.security_basis_points),
-          ],
+          `INSERT INTO application_lot (application_id, lot_id, security_kind, security_amount,
+             security_reference)
+           VALUES ($1, $2, $3, $4, $5)`,
+          [applicationId, lot.id, kind, amount, reference],
         );
       }
       const receipt = await issueReceipt(tx, ctx.receipts, ctx.clock, { documentId });
@@ -376,6 +436,7 @@ export async function withdrawApplication(
         live.id,
         now,
       ]);
+      await releaseSecurity(tx, live.id, now, session.identity);
       await appendAudit(tx, ctx.clock, {
         actor: session.identity,
         action: 'application.withdrawn',

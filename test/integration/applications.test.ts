@@ -2,7 +2,9 @@
 // route, log line or table shows a price; the chronograph opens them at the deadline.
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
+import { randomUUID } from 'node:crypto';
 import { advanceDue } from '../../src/services/chronograph.js';
+import { balance, deposit } from '../../src/services/wallet.js';
 import { migrate } from '../../src/store/migrate.js';
 import type { Database } from '../../src/store/database.js';
 import { describeEachDatabase } from '../support/databases.js';
@@ -42,10 +44,27 @@ async function submit(
     supplier.token,
     await signed(t, supplier, 'application.submit', {
       procurementId,
-      lots: [{ lotId, price }],
+      lots: [{ lotId, price, security: { kind: 'wallet' } }],
     }),
     headers,
   );
+}
+
+/** Money on the supplier's wallet, as an imported bank statement leaves it. */
+async function fund(t: TestApp, supplier: Company, tenge: bigint): Promise<void> {
+  await t.app.ctx.db.transaction((tx) =>
+    deposit(tx, {
+      participantId: supplier.participantId,
+      amount: tenge * 100n,
+      reference: `bank:test:${randomUUID()}`,
+      at: t.clock.now(),
+      actor: 'test',
+    }),
+  );
+}
+
+async function available(t: TestApp, supplier: Company): Promise<bigint> {
+  return (await balance(t.app.ctx.db, supplier.participantId)).available;
 }
 
 /** Every text column of every table of the schema, as one string per row. */
@@ -87,6 +106,7 @@ describeEachDatabase('applications', (fresh) => {
     t = await testApp(db, {}, undefined, { write: (line) => logs.push(line) });
     customer = await registerCompany(t);
     supplier = await registerCompany(t, 'gost2015');
+    await fund(t, supplier, 1_000_000n);
   });
 
   test('a sealed offer shows its price nowhere before the deadline', async () => {
@@ -137,6 +157,7 @@ describeEachDatabase('applications', (fresh) => {
     const deadline = new Date((await view(t, customer, id)).offersEndAt);
     const start = t.clock.now();
     const rival = await registerCompany(t);
+    await fund(t, rival, 45_000n);
     await moveTo(t, new Date(deadline.getTime() - 1), supplier, rival, customer);
     assert.equal((await submit(t, supplier, id, '4100000.00')).statusCode, 201);
     assert.equal((await submit(t, rival, id, '4000000.00')).statusCode, 201);
@@ -207,12 +228,51 @@ describeEachDatabase('applications', (fresh) => {
     await moveTo(t, start, supplier, customer);
   });
 
+  test('1% of each lot is held, and given back on replacement and withdrawal', async () => {
+    const id = await published(t, customer);
+    const before = await available(t, supplier);
+    assert.equal((await submit(t, supplier, id, '4400000.00')).statusCode, 201);
+    assert.equal(before - (await available(t, supplier)), 4_500_000n, '1% of 4,500,000.00 tenge');
+    assert.equal((await submit(t, supplier, id, '4300000.00')).statusCode, 201);
+    assert.equal(before - (await available(t, supplier)), 4_500_000n, 'the old hold is released');
+    const withdrawal = await post(
+      t.app,
+      `/api/v1/procurements/${id}/applications/withdrawal`,
+      supplier.token,
+      await signed(t, supplier, 'application.withdraw', { procurementId: id }),
+    );
+    assert.equal(withdrawal.statusCode, 200, withdrawal.body);
+    assert.equal(await available(t, supplier), before);
+    const lotId = await lotOf(t, id);
+    const unsecured = await post(
+      t.app,
+      `/api/v1/procurements/${id}/applications`,
+      supplier.token,
+      await signed(t, supplier, 'application.submit', {
+        procurementId: id,
+        lots: [{ lotId, price: '4300000.00' }],
+      }),
+    );
+    assert.equal(unsecured.statusCode, 422, unsecured.body);
+    assert.equal(unsecured.json().code, 'application.security_missing');
+    const poor = await registerCompany(t);
+    await fund(t, poor, 44_999n);
+    const short = await submit(t, poor, id, '4300000.00');
+    assert.equal(short.statusCode, 422, short.body);
+    assert.equal(short.json().code, 'wallet.insufficient');
+    const stored = await t.app.ctx.db.query(
+      'SELECT 1 FROM application WHERE supplier_participant_id = $1',
+      [poor.participantId],
+    );
+    assert.equal(stored.rows.length, 0, 'a refused application leaves nothing');
+  });
+
   test('Idempotency-Key: a retry gets the first answer, another body is refused', async () => {
     const id = await published(t, customer);
     const lotId = await lotOf(t, id);
     const body = await signed(t, supplier, 'application.submit', {
       procurementId: id,
-      lots: [{ lotId, price: '4200000.00' }],
+      lots: [{ lotId, price: '4200000.00', security: { kind: 'wallet' } }],
     });
     const url = `/api/v1/procurements/${id}/applications`;
     const headers = { 'idempotency-key': 'retry-7f3a' };
@@ -230,7 +290,11 @@ describeEachDatabase('applications', (fresh) => {
   test('simultaneous offers of many suppliers are all kept', async () => {
     const id = await published(t, customer);
     const suppliers = [];
-    for (let index = 0; index < 5; index += 1) suppliers.push(await registerCompany(t));
+    for (let index = 0; index < 5; index += 1) {
+      const one = await registerCompany(t);
+      await fund(t, one, 45_000n);
+      suppliers.push(one);
+    }
     const answers = await Promise.all(
       suppliers.map((one, index) => submit(t, one, id, `${4_000_000 + index * 1000}.00`)),
     );
@@ -247,6 +311,7 @@ describeEachDatabase('applications', (fresh) => {
 
   test('no bid in your own procurement, and no price above the lot', async () => {
     const id = await published(t, customer);
+    await fund(t, customer, 45_000n);
     const own = await submit(t, customer, id, '4000000.00');
     assert.equal(own.statusCode, 403, own.body);
     assert.equal(own.json().code, 'application.own_procurement');
