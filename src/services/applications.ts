@@ -497,6 +497,78 @@ export async function ownApplications(
   return views;
 }
 
+export interface OpenedApplication {
+  applicationId: string;
+  supplier: { participantId: string; bin: string | null; name: string };
+  receivedAt: Date;
+  qualification: unknown;
+  lots: { lotId: string; lotNumber: number; price: string; rank: number | null }[];
+}
+
+/**
+ * The opened applications of a procurement, for its organizer's and customer's users, once the
+ * chronograph has opened them at the deadline; before that they are sealed (409).
+ */
+export async function openedApplications(
+  db: Queryable,
+  session: Session,
+  procurementId: string,
+): Promise<OpenedApplication[]> {
+  const allowed = await db.query<{ opened_at: Date | null }>(
+    `SELECT k.opened_at FROM procurement p LEFT JOIN procurement_key k ON k.procurement_id = p.id
+      WHERE p.id = $1 AND EXISTS (SELECT 1 FROM membership m WHERE m.user_id = $2
+        AND m.removed_at IS NULL
+        AND m.participant_id IN (p.organizer_participant_id, p.customer_participant_id))`,
+    [procurementId, session.userId],
+  );
+  const row = allowed.rows[0];
+  if (row === undefined) throw notFound(procurementId);
+  if (row.opened_at === null) {
+    refuse('application.sealed', 409, 'applications are opened at the deadline');
+  }
+  const found = await db.query<{
+    id: string;
+    participant_id: string;
+    bin: string | null;
+    name_ru: string;
+    received_at: Date;
+    qualification: unknown;
+    lot_id: string;
+    lot_number: number;
+    price: bigint;
+    rank: number | null;
+  }>(
+    `SELECT a.id, p.id AS participant_id, p.bin, p.name_ru, a.received_at,
+            s.payload -> 'qualification' AS qualification, o.lot_id, l.number AS lot_number,
+            o.price, o.rank
+       FROM application a
+       JOIN participant p ON p.id = a.supplier_participant_id
+       JOIN signed_document s ON s.id = a.signed_document_id
+       JOIN price_offer o ON o.application_id = a.id
+       JOIN lot l ON l.id = o.lot_id
+      WHERE a.procurement_id = $1 ORDER BY a.received_at, a.id, l.number`,
+    [procurementId],
+  );
+  const byId = new Map<string, OpenedApplication>();
+  for (const offer of found.rows) {
+    const application = byId.get(offer.id) ?? {
+      applicationId: offer.id,
+      supplier: { participantId: offer.participant_id, bin: offer.bin, name: offer.name_ru },
+      receivedAt: offer.received_at,
+      qualification: offer.qualification ?? null,
+      lots: [],
+    };
+    application.lots.push({
+      lotId: offer.lot_id,
+      lotNumber: offer.lot_number,
+      price: formatAmount(offer.price),
+      rank: offer.rank,
+    });
+    byId.set(offer.id, application);
+  }
+  return [...byId.values()];
+}
+
 export interface OpenedOffer {
   lotNumber: number;
   supplierBin: string | null;

@@ -4,6 +4,7 @@ import { nextStatus } from '../domain/procurement-methods.js';
 import type { Database, Queryable } from '../store/database.js';
 import { openOffers } from './applications.js';
 import { appendAudit } from './audit.js';
+import { publishResults } from './results.js';
 import { applyTransition, methodOfRow, scheduleOf } from './procurement-state.js';
 import type { ProcurementRow } from './procurement-state.js';
 import type { WrappingKey } from './sealing.js';
@@ -62,6 +63,7 @@ async function catchUp(
       break;
     }
     if (trigger.at === 'offersEndAt') await publishOpening(tx, options.sealing, row, dueAt, now);
+    if (nextStatus(method, from, trigger) === 'results') await publishResults(tx, row, now);
     const to = await applyTransition(
       tx,
       row,

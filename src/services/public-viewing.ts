@@ -24,6 +24,7 @@ export const PUBLIC_EVENT_KINDS: ReadonlySet<string> = new Set([
   'status_changed',
   'extended_for_outage',
   'offers_opened',
+  'results_published',
   'cancelled',
   'refused',
   'completed',

@@ -1,13 +1,16 @@
-// Applications with sealed price offers: submission (and replacement), withdrawal, and the
-// supplier's own view. Nothing here ever answers a price.
+// Applications with sealed price offers: submission (and replacement), withdrawal, the
+// supplier's own view; after the deadline the opened applications and admission decisions.
+// Nothing answers a price before the chronograph has opened the offers.
 import type { FastifyInstance } from 'fastify';
 import {
+  openedApplications,
   ownApplications,
   submitApplication,
   withdrawApplication,
 } from '../../services/applications.js';
 import type { ApplicationContext } from '../../services/applications.js';
 import { earlierAnswer, idempotentCall } from '../../services/idempotency.js';
+import { decideAdmissions } from '../../services/results.js';
 import type { SignedRequest } from '../../services/signed-document.js';
 import { idParams, problemResponses, signedRequestSchema, uuidProperty } from '../schemas.js';
 import { requireSession } from '../session.js';
@@ -51,6 +54,42 @@ const submitPayload = signedPayload(
 const withdrawPayload = signedPayload('application.withdraw', { procurementId: uuidProperty }, [
   'procurementId',
 ]);
+
+const admissionPayload = signedPayload(
+  'admission.decide',
+  {
+    procurementId: uuidProperty,
+    decisions: {
+      type: 'array',
+      minItems: 1,
+      maxItems: 5000,
+      items: {
+        type: 'object',
+        required: ['applicationId', 'lotId', 'admitted'],
+        additionalProperties: false,
+        properties: {
+          applicationId: uuidProperty,
+          lotId: uuidProperty,
+          admitted: { type: 'boolean' },
+          reasons: {
+            type: 'array',
+            maxItems: 50,
+            items: {
+              type: 'object',
+              required: ['code', 'text'],
+              additionalProperties: false,
+              properties: {
+                code: { type: 'string', pattern: '^[a-z][a-z0-9_.]{0,63}$' },
+                text: { type: 'string', minLength: 1, maxLength: 2000 },
+              },
+            },
+          },
+        },
+      },
+    },
+  },
+  ['procurementId', 'decisions'],
+);
 
 const idempotencyHeaders = {
   type: 'object',
@@ -125,6 +164,40 @@ export async function applicationRoutes(app: FastifyInstance): Promise<void> {
       const session = await requireSession(request);
       const id = (request.params as { id: string }).id;
       return withdrawApplication(ctx(), session, id, request.body as SignedRequest);
+    },
+  );
+
+  app.get(
+    '/procurements/:id/applications',
+    {
+      schema: {
+        tags,
+        summary: 'The opened applications, for the organizer and customer after the deadline',
+        params: idParams,
+      },
+    },
+    async (request) => {
+      const session = await requireSession(request);
+      const id = (request.params as { id: string }).id;
+      return { items: await openedApplications(app.ctx.db, session, id) };
+    },
+  );
+
+  app.post(
+    '/procurements/:id/admissions',
+    {
+      schema: {
+        tags,
+        summary: 'Admit or reject opened offers, with reasons (signed, during the review)',
+        params: idParams,
+        body: signedRequestSchema(admissionPayload),
+        response: { 200: { type: 'object', additionalProperties: true }, ...problemResponses },
+      },
+    },
+    async (request) => {
+      const session = await requireSession(request);
+      const id = (request.params as { id: string }).id;
+      return decideAdmissions(ctx(), session, id, request.body as SignedRequest);
     },
   );
 

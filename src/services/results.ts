@@ -1,0 +1,194 @@
+// Admission and results: the organizer (or its commission) admits or rejects each opened offer
+// with a signed decision and reasons; when the review ends, the chronograph ranks the admitted
+// offers per lot and publishes the results protocol. Automatic methods admit every opened offer.
+import { UppError } from '../domain/errors.js';
+import { conditionalPrice, discountBasisPoints, rank } from '../domain/evaluation.js';
+import type { Candidate, Claims } from '../domain/evaluation.js';
+import { formatAmount } from '../domain/money.js';
+import type { Queryable } from '../store/database.js';
+import { releaseSecurity } from './applications.js';
+import type { Session } from './auth.js';
+import { signedAction } from './participants.js';
+import type { ProcurementContext } from './procurements.js';
+import { lockProcurement, methodOfRow } from './procurement-state.js';
+import type { ProcurementRow } from './procurement-state.js';
+import type { SignedRequest } from './signed-document.js';
+
+export interface AdmissionDecision {
+  applicationId: string;
+  lotId: string;
+  admitted: boolean;
+  reasons?: { code: string; text: string }[];
+}
+
+function refuse(code: string, status: number, message: string): never {
+  throw new UppError(code, status, message);
+}
+
+/** Signed admission decisions while the applications are reviewed; a later one replaces. */
+export async function decideAdmissions(
+  ctx: ProcurementContext,
+  session: Session,
+  procurementId: string,
+  request: SignedRequest,
+): Promise<{ decided: number }> {
+  if (request.payload.procurementId !== procurementId) {
+    refuse('document.wrong_target', 400, 'the signed payload names another procurement');
+  }
+  const participantId = String(request.payload.participantId);
+  const decisions = (request.payload.decisions ?? []) as AdmissionDecision[];
+  const spec = { action: 'admission.decide', participantId, actionClass: 'other' } as const;
+  return signedAction(ctx, session, request, spec, async (tx, _acting, documentId, now) => {
+    const row = await lockProcurement(tx, procurementId);
+    if (row.organizer_participant_id !== participantId) {
+      refuse('procurement.not_organizer', 403, 'only the organizer decides on admission');
+    }
+    if (row.status !== 'review') {
+      refuse(
+        'procurement.wrong_status',
+        409,
+        'admission is decided while applications are reviewed',
+      );
+    }
+    for (const decision of decisions) {
+      if (!decision.admitted && (decision.reasons ?? []).length === 0) {
+        refuse('admission.reason_required', 422, 'a rejection gives its reasons');
+      }
+      const offer = await tx.query(
+        `SELECT 1 FROM price_offer o JOIN application a ON a.id = o.application_id
+          WHERE o.application_id = $1 AND o.lot_id = $2 AND a.procurement_id = $3`,
+        [decision.applicationId, decision.lotId, procurementId],
+      );
+      if (offer.rows.length === 0) {
+        refuse('admission.offer_unknown', 422, 'decide on opened offers of this procurement');
+      }
+      await tx.query(
+        `INSERT INTO admission (application_id, lot_id, admitted, reasons, document_id, decided_at)
+         VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (application_id, lot_id) DO UPDATE SET admitted = EXCLUDED.admitted,
+           reasons = EXCLUDED.reasons, document_id = EXCLUDED.document_id,
+           decided_at = EXCLUDED.decided_at`,
+        [
+          decision.applicationId,
+          decision.lotId,
+          decision.admitted,
+          JSON.stringify(decision.reasons ?? []),
+          documentId,
+          now,
+        ],
+      );
+    }
+    await tx.query(
+      `INSERT INTO procurement_event (procurement_id, kind, at, actor, document_id, details)
+       VALUES ($1, 'admission_decided', $2, $3, $4, $5)`,
+      [procurementId, now, session.identity, documentId, JSON.stringify({ decisions })],
+    );
+    return { decided: decisions.length };
+  });
+}
+
+interface OfferRow {
+  application_id: string;
+  lot_id: string;
+  lot_number: number;
+  price: bigint;
+  received_at: Date;
+  admitted: boolean | null;
+  qualification: Claims | null;
+  bin: string | null;
+  name_ru: string;
+}
+
+export interface LotResult {
+  lotNumber: number;
+  bidders: number;
+  winner: { bin: string | null; name: string; price: string; conditionalPrice: string } | null;
+}
+
+/**
+ * Ranks the admitted offers of every lot and stores the winner and the runner-up; the money of
+ * the other bidders is released (the runner-up's is kept, as it may yet be invited). One
+ * admitted bidder is enough; a lot with none has failed. Called by the chronograph.
+ */
+export async function publishResults(
+  tx: Queryable,
+  row: ProcurementRow,
+  now: Date,
+): Promise<LotResult[]> {
+  const method = methodOfRow(row);
+  const discounted = method.code === 'tender' || method.code.endsWith('_tender');
+  const offers = await tx.query<OfferRow>(
+    `SELECT o.application_id, o.lot_id, l.number AS lot_number, o.price, o.received_at,
+            d.admitted, s.payload -> 'qualification' AS qualification, p.bin, p.name_ru
+       FROM price_offer o
+       JOIN application a ON a.id = o.application_id
+       JOIN lot l ON l.id = o.lot_id
+       JOIN participant p ON p.id = a.supplier_participant_id
+       JOIN signed_document s ON s.id = a.signed_document_id
+       LEFT JOIN admission d ON d.application_id = o.application_id AND d.lot_id = o.lot_id
+      WHERE a.procurement_id = $1 ORDER BY l.number, o.received_at`,
+    [row.id],
+  );
+  const lots = await tx.query<{ id: string; number: number }>(
+    'SELECT id, number FROM lot WHERE procurement_id = $1 ORDER BY number',
+    [row.id],
+  );
+  const admitted = (offer: OfferRow) =>
+    method.automaticEvaluation ? offer.admitted !== false : offer.admitted === true;
+  const results: LotResult[] = [];
+  const keep = new Set<string>();
+  for (const lot of lots.rows) {
+    const forLot = offers.rows.filter((offer) => offer.lot_id === lot.id && admitted(offer));
+    const ranked = rank(
+      forLot.map((offer): Candidate => ({
+        applicationId: offer.application_id,
+        price: offer.price,
+        conditionalPrice: discounted
+          ? conditionalPrice(offer.price, discountBasisPoints(offer.qualification ?? {}))
+          : offer.price,
+        receivedAt: offer.received_at,
+      })),
+    );
+    const [winner, second] = ranked;
+    for (const kept of [winner, second]) if (kept !== undefined) keep.add(kept.applicationId);
+    await tx.query(
+      `INSERT INTO lot_result (lot_id, procurement_id, winner_application_id, winner_price,
+         winner_conditional_price, second_application_id, bidders, decided_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (lot_id) DO NOTHING`,
+      [
+        lot.id,
+        row.id,
+        winner?.applicationId ?? null,
+        winner?.price ?? null,
+        winner?.conditionalPrice ?? null,
+        second?.applicationId ?? null,
+        ranked.length,
+        now,
+      ],
+    );
+    const offer = forLot.find((one) => one.application_id === winner?.applicationId);
+    results.push({
+      lotNumber: lot.number,
+      bidders: ranked.length,
+      winner:
+        winner === undefined || offer === undefined
+          ? null
+          : {
+              bin: offer.bin,
+              name: offer.name_ru,
+              price: formatAmount(winner.price),
+              conditionalPrice: formatAmount(winner.conditionalPrice),
+            },
+    });
+  }
+  const losers = new Set(offers.rows.map((offer) => offer.application_id));
+  for (const applicationId of losers) {
+    if (!keep.has(applicationId)) await releaseSecurity(tx, applicationId, now, 'chronograph');
+  }
+  await tx.query(
+    `INSERT INTO procurement_event (procurement_id, kind, at, actor, details)
+     VALUES ($1, 'results_published', $2, 'chronograph', $3)`,
+    [row.id, now, JSON.stringify({ lots: results })],
+  );
+  return results;
+}
