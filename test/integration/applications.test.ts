@@ -2,9 +2,7 @@
 // route, log line or table shows a price; the chronograph opens them at the deadline.
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
-import { randomUUID } from 'node:crypto';
 import { advanceDue } from '../../src/services/chronograph.js';
-import { balance, deposit } from '../../src/services/wallet.js';
 import { migrate } from '../../src/store/migrate.js';
 import type { Database } from '../../src/store/database.js';
 import { describeEachDatabase } from '../support/databases.js';
@@ -12,7 +10,17 @@ import { testApp } from '../support/app.js';
 import type { TestApp } from '../support/app.js';
 import { registerCompany } from '../support/participants.js';
 import type { Company } from '../support/participants.js';
-import { moveTo, post, published, signed, view } from '../support/procurements.js';
+import {
+  available,
+  fund,
+  lotOf,
+  moveTo,
+  post,
+  published,
+  signed,
+  submitOffer as submit,
+  view,
+} from '../support/procurements.js';
 
 /** A price no other figure of the tests can look like, in every form it could leak in. */
 const PRICE = '3987654.21';
@@ -20,51 +28,6 @@ const PRICE_FORMS = ['3987654.21', '398765421', '3987654,21', '3 987 654', '3987
 
 function leaks(text: string): string | undefined {
   return PRICE_FORMS.find((form) => text.includes(form));
-}
-
-async function lotOf(t: TestApp, procurementId: string): Promise<string> {
-  const found = await t.app.ctx.db.query<{ id: string }>(
-    'SELECT id FROM lot WHERE procurement_id = $1 ORDER BY number LIMIT 1',
-    [procurementId],
-  );
-  return found.rows[0]!.id;
-}
-
-async function submit(
-  t: TestApp,
-  supplier: Company,
-  procurementId: string,
-  price: string,
-  headers: Record<string, string> = {},
-) {
-  const lotId = await lotOf(t, procurementId);
-  return post(
-    t.app,
-    `/api/v1/procurements/${procurementId}/applications`,
-    supplier.token,
-    await signed(t, supplier, 'application.submit', {
-      procurementId,
-      lots: [{ lotId, price, security: { kind: 'wallet' } }],
-    }),
-    headers,
-  );
-}
-
-/** Money on the supplier's wallet, as an imported bank statement leaves it. */
-async function fund(t: TestApp, supplier: Company, tenge: bigint): Promise<void> {
-  await t.app.ctx.db.transaction((tx) =>
-    deposit(tx, {
-      participantId: supplier.participantId,
-      amount: tenge * 100n,
-      reference: `bank:test:${randomUUID()}`,
-      at: t.clock.now(),
-      actor: 'test',
-    }),
-  );
-}
-
-async function available(t: TestApp, supplier: Company): Promise<bigint> {
-  return (await balance(t.app.ctx.db, supplier.participantId)).available;
 }
 
 /** Every text column of every table of the schema, as one string per row. */

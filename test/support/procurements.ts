@@ -1,7 +1,9 @@
 // Plans and announcements for HTTP tests: a company's approved plan, drafts and publications,
 // signed as a client would sign them, and a clock that moves with sessions renewed.
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
+import { balance, deposit } from '../../src/services/wallet.js';
 import type { TestApp } from './app.js';
 import type { Company } from './participants.js';
 import { logIn, nonce, sign } from './signing.js';
@@ -140,4 +142,53 @@ export async function view(t: TestApp, company: Company, id: string) {
   });
   assert.equal(response.statusCode, 200, response.body);
   return response.json();
+}
+
+/** The first lot of a procurement. */
+export async function lotOf(t: TestApp, procurementId: string): Promise<string> {
+  const found = await t.app.ctx.db.query<{ id: string }>(
+    'SELECT id FROM lot WHERE procurement_id = $1 ORDER BY number LIMIT 1',
+    [procurementId],
+  );
+  return found.rows[0]!.id;
+}
+
+/** A signed application of one priced lot secured from the wallet, with extra payload fields. */
+export async function submitOffer(
+  t: TestApp,
+  supplier: Company,
+  procurementId: string,
+  price: string,
+  headers: Record<string, string> = {},
+  extra: Record<string, unknown> = {},
+) {
+  const lotId = await lotOf(t, procurementId);
+  return post(
+    t.app,
+    `/api/v1/procurements/${procurementId}/applications`,
+    supplier.token,
+    await signed(t, supplier, 'application.submit', {
+      procurementId,
+      lots: [{ lotId, price, security: { kind: 'wallet' } }],
+      ...extra,
+    }),
+    headers,
+  );
+}
+
+/** Money on the supplier's wallet, as an imported bank statement leaves it. */
+export async function fund(t: TestApp, supplier: Company, tenge: bigint): Promise<void> {
+  await t.app.ctx.db.transaction((tx) =>
+    deposit(tx, {
+      participantId: supplier.participantId,
+      amount: tenge * 100n,
+      reference: `bank:test:${randomUUID()}`,
+      at: t.clock.now(),
+      actor: 'test',
+    }),
+  );
+}
+
+export async function available(t: TestApp, supplier: Company): Promise<bigint> {
+  return (await balance(t.app.ctx.db, supplier.participantId)).available;
 }

@@ -1,0 +1,160 @@
+// Results over real HTTP and signatures: the organizer admits or rejects opened offers with
+// reasons, and when the review ends the chronograph publishes the winner of every lot.
+import assert from 'node:assert/strict';
+import { before, test } from 'node:test';
+import { advanceDue } from '../../src/services/chronograph.js';
+import { migrate } from '../../src/store/migrate.js';
+import { describeEachDatabase } from '../support/databases.js';
+import { testApp } from '../support/app.js';
+import type { TestApp } from '../support/app.js';
+import { registerCompany } from '../support/participants.js';
+import type { Company } from '../support/participants.js';
+import {
+  HOUR,
+  approvedPlan,
+  available,
+  draft,
+  fund,
+  lotOf,
+  moveTo,
+  planItem,
+  post,
+  published,
+  signed,
+  submitOffer,
+  view,
+} from '../support/procurements.js';
+
+describeEachDatabase('results', (fresh) => {
+  let t: TestApp;
+  let customer: Company;
+  const suppliers: Company[] = [];
+
+  before(async () => {
+    const db = await (await fresh()).open();
+    await migrate(db);
+    t = await testApp(db);
+    customer = await registerCompany(t);
+    for (let index = 0; index < 3; index += 1) {
+      const supplier = await registerCompany(t);
+      await fund(t, supplier, 1_000_000n);
+      suppliers.push(supplier);
+    }
+  });
+
+  const chronograph = () =>
+    advanceDue(t.app.ctx.db, { clock: t.clock, sealing: t.app.ctx.sealing });
+  const everyone = () => [customer, ...suppliers];
+
+  async function winnerOf(procurementId: string) {
+    const found = await t.app.ctx.db.query<{ bin: string | null; price: bigint; bidders: number }>(
+      `SELECT p.bin, r.winner_price AS price, r.bidders FROM lot_result r
+         LEFT JOIN application a ON a.id = r.winner_application_id
+         LEFT JOIN participant p ON p.id = a.supplier_participant_id
+        WHERE r.procurement_id = $1`,
+      [procurementId],
+    );
+    return found.rows[0];
+  }
+
+  test('tender: a domestic producer wins on conditional price; rejects have reasons', async () => {
+    const start = t.clock.now();
+    const id = await published(t, customer);
+    const [a, b, c] = suppliers as [Company, Company, Company];
+    const before = await available(t, c);
+    await submitOffer(t, a, id, '4000000.00');
+    await submitOffer(t, b, id, '4400000.00', {}, { qualification: { domestic_producer: true } });
+    await submitOffer(t, c, id, '4300000.00');
+    const schedule = await view(t, customer, id);
+    await moveTo(t, new Date(new Date(schedule.offersEndAt).getTime() + 1), ...everyone());
+    await chronograph();
+    const opened = await t.app.inject({
+      method: 'GET',
+      url: `/api/v1/procurements/${id}/applications`,
+      headers: { authorization: `Bearer ${customer.token}` },
+    });
+    assert.equal(opened.statusCode, 200, opened.body);
+    const applications = opened.json().items as {
+      applicationId: string;
+      supplier: { participantId: string };
+    }[];
+    assert.equal(applications.length, 3);
+    const of = (supplier: Company) =>
+      applications.find((one) => one.supplier.participantId === supplier.participantId)!
+        .applicationId;
+    const decide = async (decisions: object[]) =>
+      post(
+        t.app,
+        `/api/v1/procurements/${id}/admissions`,
+        customer.token,
+        await signed(t, customer, 'admission.decide', { procurementId: id, decisions }),
+      );
+    const lotId = await lotOf(t, id);
+    const [first, second, third] = [of(a), of(b), of(c)];
+    const bare = await decide([{ applicationId: third, lotId, admitted: false }]);
+    assert.equal(bare.statusCode, 422, bare.body);
+    assert.equal(bare.json().code, 'admission.reason_required');
+    const decided = await decide([
+      { applicationId: first, lotId, admitted: true },
+      { applicationId: second, lotId, admitted: true },
+      {
+        applicationId: third,
+        lotId,
+        admitted: false,
+        reasons: [{ code: 'qualification.experience', text: 'Нет опыта поставки' }],
+      },
+    ]);
+    assert.equal(decided.statusCode, 200, decided.body);
+    await moveTo(t, new Date(new Date(schedule.reviewEndsAt).getTime() + 1), ...everyone());
+    await chronograph();
+    const winner = await winnerOf(id);
+    assert.deepEqual(winner, { bin: b.bin, price: 440000000n, bidders: 2 });
+    assert.equal((await view(t, customer, id)).status, 'results');
+    assert.equal(await available(t, c), before, 'the rejected bidder gets its money back');
+    const card = await t.app.inject(`/api/v1/public/procurements/${id}`);
+    const protocol = card
+      .json()
+      .history.find((event: { kind: string }) => event.kind === 'results_published');
+    assert.equal(protocol.details.lots[0].winner.bin, b.bin);
+    assert.equal(protocol.details.lots[0].winner.conditionalPrice, '3520000.00');
+    await moveTo(t, start, ...everyone());
+  });
+
+  test('a price request: the lowest price wins, a tie goes to the earlier offer', async () => {
+    const start = t.clock.now();
+    const buyer = await registerCompany(t);
+    const price = { method: 'price_request', quantity: '1', unitPrice: '900000.00' };
+    const [itemId] = await approvedPlan(t, buyer, [planItem(price)]);
+    const created = await draft(t, buyer, [itemId!], { method: 'price_request' });
+    const id = created.json().procurementId as string;
+    const publication = await post(
+      t.app,
+      `/api/v1/procurements/${id}/publication`,
+      buyer.token,
+      await signed(t, buyer, 'procurement.publish', { procurementId: id }),
+    );
+    assert.equal(publication.statusCode, 200, publication.body);
+    const [a, b, c] = suppliers as [Company, Company, Company];
+    await submitOffer(t, a, id, '850000.00');
+    await moveTo(t, new Date(t.clock.now().getTime() + 60_000), ...everyone());
+    await submitOffer(t, b, id, '800000.00');
+    await moveTo(t, new Date(t.clock.now().getTime() + 60_000), ...everyone());
+    await submitOffer(t, c, id, '800000.00');
+    const schedule = await view(t, buyer, id);
+    await moveTo(t, new Date(new Date(schedule.reviewEndsAt).getTime() + HOUR), ...everyone());
+    await chronograph();
+    assert.deepEqual(await winnerOf(id), { bin: b.bin, price: 80000000n, bidders: 3 });
+    await moveTo(t, start, ...everyone(), buyer);
+  });
+
+  test('a tender nobody was admitted to has no winner', async () => {
+    const start = t.clock.now();
+    const id = await published(t, customer);
+    await submitOffer(t, suppliers[0]!, id, '4000000.00');
+    const schedule = await view(t, customer, id);
+    await moveTo(t, new Date(new Date(schedule.reviewEndsAt).getTime() + HOUR), ...everyone());
+    await chronograph();
+    assert.deepEqual(await winnerOf(id), { bin: null, price: null, bidders: 0 });
+    await moveTo(t, start, ...everyone());
+  });
+});
