@@ -275,7 +275,7 @@ const METHOD_ROWS: readonly MethodRow[] = [
     oneLot: false,
     hasAuction: false,
     invitation: true,
-    automaticEvaluation: false,
+    automaticEvaluation: true,
     minimumBidders: 1,
     transitions: SINGLE_SOURCE_FLOW,
   },

@@ -8,12 +8,19 @@ import { checkSigner } from '../domain/participants.js';
 import { formatAmount, parseAmount } from '../domain/money.js';
 import { holdReference, securityAmount } from '../domain/wallet.js';
 import { isOpenForOffers } from '../domain/procurement-methods.js';
+import { after } from '../domain/procurement-schedule.js';
 import type { Queryable } from '../store/database.js';
 import { appendAudit, recordAudit } from './audit.js';
 import type { Session } from './auth.js';
 import { actingParticipant } from './participants.js';
 import type { ProcurementContext } from './procurements.js';
-import { notFound } from './procurement-state.js';
+import {
+  applyTransition,
+  lockProcurement,
+  methodOfRow,
+  notFound,
+  scheduleOf,
+} from './procurement-state.js';
 import type { ProcurementRow } from './procurement-state.js';
 import { rememberAnswer } from './idempotency.js';
 import type { IdempotentCall } from './idempotency.js';
@@ -44,6 +51,7 @@ interface OpenProcurement {
   security_basis_points: number;
   customer_participant_id: string;
   organizer_participant_id: string;
+  invited_participant_id: string | null;
   public_key: Buffer | null;
 }
 
@@ -86,7 +94,7 @@ async function openForOffers(
 ): Promise<{ procurement: OpenProcurement; now: Date }> {
   const found = await tx.query<OpenProcurement>(
     `SELECT p.id, p.status, p.offers_end_at, p.security_basis_points, p.customer_participant_id,
-            p.organizer_participant_id, k.public_key
+            p.organizer_participant_id, p.invited_participant_id, k.public_key
        FROM procurement p LEFT JOIN procurement_key k ON k.procurement_id = p.id
       WHERE p.id = $1 FOR SHARE OF p`,
     [procurementId],
@@ -342,6 +350,10 @@ export async function submitApplication(
           'a customer does not bid in its own procurement',
         );
       }
+      const invited = procurement.invited_participant_id;
+      if (invited !== null && invited !== participantId) {
+        refuse('application.not_invited', 403, 'only the invited supplier takes part');
+      }
       const offers = request.payload.lots as LotOffer[];
       const lots = await lotsOf(tx, procurementId);
       checkOffers(offers, lots);
@@ -397,6 +409,7 @@ export async function submitApplication(
           [applicationId, lot.id, kind, amount, reference],
         );
       }
+      if (invited !== null) await closeOnAgreement(ctx, tx, procurementId, session, now);
       const receipt = await issueReceipt(tx, ctx.receipts, ctx.clock, { documentId });
       await appendAudit(tx, ctx.clock, {
         actor: session.identity,
@@ -410,6 +423,34 @@ export async function submitApplication(
       }
       return answer;
     },
+  );
+}
+
+/**
+ * A single-source procurement waits for one agreement: once the invited supplier has given it,
+ * acceptance closes at once and the chronograph opens the offer, as at any deadline.
+ */
+async function closeOnAgreement(
+  ctx: ApplicationContext,
+  tx: Queryable,
+  procurementId: string,
+  session: Session,
+  now: Date,
+): Promise<void> {
+  const row = await lockProcurement(tx, procurementId);
+  const schedule = scheduleOf(row);
+  const method = methodOfRow(row);
+  if (schedule === undefined) return;
+  const reviewEndsAt = method.review === undefined ? now : after(ctx.calendar, now, method.review);
+  await applyTransition(
+    tx,
+    row,
+    {
+      trigger: undefined,
+      schedule: { ...schedule, offersEndAt: now, reviewEndsAt },
+      change: { kind: 'agreement_received', actor: session.identity, at: now },
+    },
+    now,
   );
 }
 

@@ -51,6 +51,8 @@ export interface DraftRequest {
   customerParticipantId?: string;
   regime: Regime;
   operatorParticipantId?: string;
+  /** The supplier a single-source procurement invites. */
+  invitedParticipantId?: string;
   method: MethodCode;
   titles: Titles;
   /** Application security as a percentage with up to two decimals; the method's by default. */
@@ -174,6 +176,31 @@ async function operatorFor(tx: Queryable, request: DraftRequest): Promise<string
   return id ?? null;
 }
 
+/** A single-source procurement names the potential supplier it invites; others name none. */
+async function invitedFor(
+  tx: Queryable,
+  method: ProcurementMethod,
+  request: DraftRequest,
+): Promise<string | null> {
+  if (!method.invitation) {
+    if (request.invitedParticipantId !== undefined) {
+      refuse('procurement.invitation_unexpected', 422, `an ${method.code} invites nobody`);
+    }
+    return null;
+  }
+  if (request.invitedParticipantId === undefined) {
+    refuse('procurement.invitation_required', 422, 'a single-source procurement invites one');
+  }
+  const found = await tx.query<{ roles: string[] }>(
+    "SELECT roles FROM participant WHERE id = $1 AND status = 'active'",
+    [request.invitedParticipantId],
+  );
+  if (!(found.rows[0]?.roles ?? []).includes('potential_supplier')) {
+    refuse('procurement.invited_not_supplier', 422, 'invite a registered potential supplier');
+  }
+  return request.invitedParticipantId;
+}
+
 async function customerBin(tx: Queryable, customerId: string): Promise<string | null> {
   const found = await tx.query<{ bin: string | null; roles: string[] }>(
     'SELECT bin, roles FROM participant WHERE id = $1',
@@ -226,6 +253,7 @@ export async function draftProcurement(
     }
     await checkCeiling(tx, method, customerId, items);
     const operatorId = await operatorFor(tx, request);
+    const invitedId = await invitedFor(tx, method, request);
     const id = randomUUID();
     const number = await nextNumber(tx, now);
     const amount = items.reduce((sum, item) => sum + item.amount, 0n);
@@ -233,9 +261,9 @@ export async function draftProcurement(
       `INSERT INTO procurement (id, number, ocid, regime, operator_participant_id, method,
          customer_participant_id, organizer_participant_id, customer_bin, title_kk, title_ru,
          title_en, status, security_basis_points, qualification, amount, kato_region,
-         created_at, updated_at)
+         created_at, updated_at, invited_participant_id)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'draft', $13, $14, $15, $16,
-         $17, $17)`,
+         $17, $17, $18)`,
       [
         id,
         number,
@@ -254,6 +282,7 @@ export async function draftProcurement(
         amount,
         items[0]!.kato.slice(0, 2),
         now,
+        invitedId,
       ],
     );
     for (const [index, item] of items.entries()) {

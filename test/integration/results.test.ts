@@ -147,6 +147,41 @@ describeEachDatabase('results', (fresh) => {
     await moveTo(t, start, ...everyone(), buyer);
   });
 
+  test('single source: the invited supplier agrees, acceptance closes, it wins', async () => {
+    const start = t.clock.now();
+    const buyer = await registerCompany(t);
+    const [a, b] = suppliers as [Company, Company];
+    const [itemId] = await approvedPlan(t, buyer, [planItem({ method: 'single_source' })]);
+    const uninvited = await draft(t, buyer, [itemId!], { method: 'single_source' });
+    assert.equal(uninvited.json().code, 'procurement.invitation_required', uninvited.body);
+    const created = await draft(t, buyer, [itemId!], {
+      method: 'single_source',
+      invitedParticipantId: a.participantId,
+    });
+    assert.equal(created.statusCode, 201, created.body);
+    const id = created.json().procurementId as string;
+    await post(
+      t.app,
+      `/api/v1/procurements/${id}/publication`,
+      buyer.token,
+      await signed(t, buyer, 'procurement.publish', { procurementId: id }),
+    );
+    assert.equal((await view(t, buyer, id)).status, 'awaiting_agreement');
+    const other = await submitOffer(t, b, id, '4000000.00');
+    assert.equal(other.statusCode, 403, other.body);
+    assert.equal(other.json().code, 'application.not_invited');
+    const agreement = await submitOffer(t, a, id, '4450000.00');
+    assert.equal(agreement.statusCode, 201, agreement.body);
+    assert.equal((await view(t, buyer, id)).offersEndAt, agreement.json().receivedAt);
+    await chronograph();
+    const schedule = await view(t, buyer, id);
+    assert.equal(schedule.status, 'review');
+    await moveTo(t, new Date(new Date(schedule.reviewEndsAt).getTime() + 1), ...everyone(), buyer);
+    await chronograph();
+    assert.deepEqual(await winnerOf(id), { bin: a.bin, price: 445000000n, bidders: 1 });
+    await moveTo(t, start, ...everyone(), buyer);
+  });
+
   test('a tender nobody was admitted to has no winner', async () => {
     const start = t.clock.now();
     const id = await published(t, customer);

@@ -36,6 +36,7 @@ const draftBody = {
     customerParticipantId: uuidProperty,
     regime: { type: 'string', enum: [...REGIMES] },
     operatorParticipantId: uuidProperty,
+    invitedParticipantId: uuidProperty,
     method: { type: 'string', enum: [...METHOD_CODES] },
     titles: titlesProperty,
     securityPercent: { type: 'string', pattern: '^\\d{1,3}(\\.\\d{1,2})?$' },
