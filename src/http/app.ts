@@ -46,6 +46,8 @@ export interface AppContext {
 declare module 'fastify' {
   interface FastifyInstance {
     ctx: AppContext;
+    /** Aborted when the server begins to close: live streams end so the close can finish. */
+    closing: AbortSignal;
   }
 }
 
@@ -92,6 +94,9 @@ export async function buildApp(
     ajv: { customOptions: { removeAdditional: false, allErrors: false } },
   });
   app.decorate('ctx', ctx);
+  const closing = new AbortController();
+  app.decorate('closing', closing.signal);
+  app.addHook('preClose', async () => closing.abort());
   app.addSchema(problemSchema);
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
