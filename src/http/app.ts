@@ -18,6 +18,7 @@ import { handleError, problemSchema, sendProblem } from './problem.js';
 import type { PlatformPki } from '../services/pki.js';
 import type { WrappingKey } from '../services/sealing.js';
 import { applicationRoutes } from './routes/applications.js';
+import { auctionRoutes } from './routes/auctions.js';
 import { auditRoutes } from './routes/audit.js';
 import { authRoutes } from './routes/auth.js';
 import { documentRoutes } from './routes/documents.js';
@@ -150,6 +151,7 @@ export async function buildApp(
   await app.register(openDataRoutes, { prefix: '/api/v1' });
   await app.register(walletRoutes, { prefix: '/api/v1' });
   await app.register(applicationRoutes, { prefix: '/api/v1' });
+  await app.register(auctionRoutes, { prefix: '/api/v1' });
   await app.register(pkiRoutes, { pki: ctx.pki });
   return app;
 }

@@ -3,6 +3,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Database } from '../store/database.js';
 import type { WrappingKey } from '../services/sealing.js';
+import { closeDueAuctions } from '../services/auctions.js';
 import { advanceDue, purgeExpired } from '../services/chronograph.js';
 
 export interface ChronographOptions {
@@ -29,6 +30,9 @@ export function startChronograph(options: ChronographOptions): RunningChronograp
       const advanced = await advanceDue(db, { clock, sealing });
       for (const step of advanced) {
         log.info({ event: 'procurement.status_changed', ...step }, 'procurement.status_changed');
+      }
+      for (const closed of await closeDueAuctions(db, clock)) {
+        log.info({ event: 'auction.closed', ...closed }, 'auction.closed');
       }
       await purgeExpired(db, clock.now());
     } catch (error) {

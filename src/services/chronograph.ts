@@ -3,6 +3,7 @@
 import { nextStatus } from '../domain/procurement-methods.js';
 import type { Database, Queryable } from '../store/database.js';
 import { openOffers } from './applications.js';
+import { openAuction } from './auctions.js';
 import { appendAudit } from './audit.js';
 import { publishResults } from './results.js';
 import { applyTransition, methodOfRow, scheduleOf } from './procurement-state.js';
@@ -80,6 +81,11 @@ async function catchUp(
       now,
     );
     done.push({ procurementId: row.id, from, to, dueAt });
+    // The auction's own clock takes over; opening it may settle the procurement at once.
+    if (to === 'auction_pending') {
+      await openAuction(tx, row.id, now);
+      break;
+    }
   }
   for (const step of done) {
     await appendAudit(tx, clock, {

@@ -1,21 +1,9 @@
-// Auctions for HTTP tests: the real app with the auction routes, and an auction procurement
-// brought to `auction_pending` the way suppliers and the chronograph bring it there.
+// Auctions for HTTP tests: an auction procurement brought to its review the way suppliers and
+// the chronograph bring it there, and the chronograph opening its auction when the review ends.
 import assert from 'node:assert/strict';
-import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { loadConfig } from '../../src/config/index.js';
-import { workingCalendar } from '../../src/domain/calendar.js';
-import { fixedClock } from '../../src/domain/time.js';
-import { buildApp } from '../../src/http/app.js';
-import { auctionRoutes } from '../../src/http/routes/auctions.js';
+import { formatAmount } from '../../src/domain/money.js';
+import type { OpenedAuction } from '../../src/services/auctions.js';
 import { advanceDue } from '../../src/services/chronograph.js';
-import { createPlatformPki, pkiSettingsFromEnv } from '../../src/services/pki.js';
-import { WrappingKey } from '../../src/services/sealing.js';
-import { deposit } from '../../src/services/wallet.js';
-import type { Database } from '../../src/store/database.js';
-import { VECTORS } from '../support/app.js';
 import type { TestApp } from '../support/app.js';
 import type { Company } from '../support/participants.js';
 import {
@@ -27,47 +15,6 @@ import {
   signed,
   view,
 } from '../support/procurements.js';
-
-const dataDir = mkdtempSync(join(tmpdir(), 'upp-test-auction-'));
-
-/** The real app as testApp builds it, with the auction routes unless app.ts has them already. */
-export async function auctionApp(
-  db: Database,
-  start = '2026-03-02T04:00:00.000Z',
-  sealing = WrappingKey.fromBytes(randomBytes(32)),
-): Promise<TestApp> {
-  const env = {
-    NODE_ENV: 'test',
-    UPP_DATA_DIR: dataDir,
-    UPP_PKI_TRUST: 'demo,test',
-    UPP_PKI_TEST_TRUST_DIR: join(VECTORS, 'ca'),
-  };
-  const config = loadConfig(env);
-  const clock = fixedClock(start);
-  const pki = await createPlatformPki(pkiSettingsFromEnv(env, config), clock);
-  const app = await buildApp(
-    { config, db, clock, pki, calendar: workingCalendar(), sealing },
-    { logger: false },
-  );
-  if (!app.hasRoute({ method: 'GET', url: '/api/v1/auctions/:auctionId' })) {
-    await app.register(auctionRoutes, { prefix: '/api/v1' });
-  }
-  await app.ready();
-  return { app, clock, config, pki };
-}
-
-/** Money on the supplier's wallet for the application security. */
-export async function fund(t: TestApp, supplier: Company, tenge: bigint): Promise<void> {
-  await t.app.ctx.db.transaction((tx) =>
-    deposit(tx, {
-      participantId: supplier.participantId,
-      amount: tenge * 100n,
-      reference: `bank:test:${randomUUID()}`,
-      at: t.clock.now(),
-      actor: 'test',
-    }),
-  );
-}
 
 const plans = new WeakMap<Company, string[]>();
 
@@ -88,11 +35,60 @@ async function auctionItem(t: TestApp, customer: Company): Promise<string> {
   return next;
 }
 
+const reviews = new Map<string, { companies: Company[]; endsAt: Date }>();
+
+/**
+ * Ends the review of a procurement from `inReview`: the chronograph moves it to its auction and
+ * opens it. Answers its auctions not answered before.
+ */
+export async function openByChronograph(
+  t: TestApp,
+  procurementId: string,
+): Promise<OpenedAuction[]> {
+  const review = reviews.get(procurementId);
+  if (review !== undefined && t.clock.now() <= review.endsAt) {
+    await moveTo(t, new Date(review.endsAt.getTime() + 1), ...review.companies);
+  }
+  await advanceDue(t.app.ctx.db, { clock: t.clock, sealing: t.app.ctx.sealing });
+  const opened = (await auctionsOf(t, procurementId)).filter(
+    (auction) => !answered.has(auction.auctionId),
+  );
+  for (const auction of opened) answered.add(auction.auctionId);
+  return opened;
+}
+
+/** Auctions already answered, so asking again for a procurement opens nothing new. */
+const answered = new Set<string>();
+
+async function auctionsOf(t: TestApp, procurementId: string): Promise<OpenedAuction[]> {
+  const found = await t.app.ctx.db.query<{
+    id: string;
+    lot_id: string;
+    starting_price: bigint;
+    starts_at: Date;
+    ends_at: Date;
+    participants: bigint | number;
+  }>(
+    `SELECT a.id, a.lot_id, a.starting_price, a.starts_at, a.ends_at,
+            (SELECT count(*) FROM auction_participant p WHERE p.auction_id = a.id) AS participants
+       FROM auction a JOIN lot l ON l.id = a.lot_id WHERE l.procurement_id = $1`,
+    [procurementId],
+  );
+  return found.rows.map((row) => ({
+    auctionId: row.id,
+    lotId: row.lot_id,
+    startingPrice: formatAmount(row.starting_price),
+    startsAt: row.starts_at,
+    endsAt: row.ends_at,
+    participants: Number(row.participants),
+  }));
+}
+
 /**
  * An auction of one lot (4,500,000.00) published now, an application per supplier with its
  * price, the deadline and the review passed: the procurement waits for its auction.
  */
-export async function auctionPending(
+export async function inReview(
   t: TestApp,
   customer: Company,
   offers: readonly (readonly [Company, string])[],
@@ -134,8 +130,7 @@ export async function auctionPending(
   await moveTo(t, new Date(new Date(card.offersEndAt).getTime() + 1), ...companies);
   await advanceDue(t.app.ctx.db, chronograph);
   const reviewed = await view(t, customer, procurementId);
-  await moveTo(t, new Date(new Date(reviewed.reviewEndsAt).getTime() + 1), ...companies);
-  await advanceDue(t.app.ctx.db, chronograph);
-  assert.equal((await view(t, customer, procurementId)).status, 'auction_pending');
+  assert.equal(reviewed.status, 'review');
+  reviews.set(procurementId, { companies, endsAt: new Date(reviewed.reviewEndsAt) });
   return { procurementId, lotId };
 }

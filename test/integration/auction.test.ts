@@ -2,8 +2,7 @@
 // offers, bids by the step, the late-bid extension and the close, all on the injected clock.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { AUCTION_DEFAULTS } from '../../src/domain/auction.js';
-import { closeDueAuctions, openAuction } from '../../src/services/auctions.js';
+import { closeDueAuctions } from '../../src/services/auctions.js';
 import type { OpenedAuction } from '../../src/services/auctions.js';
 import { migrate } from '../../src/store/migrate.js';
 import type { Database } from '../../src/store/database.js';
@@ -14,7 +13,9 @@ import { registerCompany } from '../support/participants.js';
 import type { Company } from '../support/participants.js';
 import { post, signed, view } from '../support/procurements.js';
 import { logIn } from '../support/signing.js';
-import { auctionApp, auctionPending, fund } from './auction-fixture.js';
+import { testApp } from '../support/app.js';
+import { fund } from '../support/procurements.js';
+import { inReview, openByChronograph } from './auction-fixture.js';
 
 const TIMEOUT = { timeout: 120_000 };
 const MINUTE = 60_000;
@@ -76,9 +77,7 @@ async function auctionView(t: TestApp, company: Company, auctionId: string) {
   });
 }
 
-async function open(t: TestApp, procurementId: string, settings = AUCTION_DEFAULTS) {
-  return t.app.ctx.db.transaction((tx) => openAuction(tx, procurementId, t.clock.now(), settings));
-}
+const open = openByChronograph;
 
 async function lotResult(db: Database, lotId: string) {
   const found = await db.query<{
@@ -117,7 +116,7 @@ describeEachDatabase('auctions', (fresh) => {
     testDb = await fresh();
     const db = await testDb.open();
     await migrate(db);
-    t = await auctionApp(db);
+    t = await testApp(db);
     customer = await registerCompany(t);
     alpha = await registerCompany(t);
     beta = await registerCompany(t, 'gost2015');
@@ -130,7 +129,7 @@ describeEachDatabase('auctions', (fresh) => {
   });
 
   test('an auction opens from the admitted offers, the lowest as its start', TIMEOUT, async () => {
-    const { procurementId, lotId } = await auctionPending(t, customer, [
+    const { procurementId, lotId } = await inReview(t, customer, [
       [alpha, '4200000.00'],
       [beta, '4100000.00'],
       [gamma, '3900000.00'],
@@ -183,7 +182,7 @@ describeEachDatabase('auctions', (fresh) => {
     'a bid a step below is accepted; less than a step, or by an outsider, refused',
     TIMEOUT,
     async () => {
-      const pending = await auctionPending(t, customer, [
+      const pending = await inReview(t, customer, [
         [alpha, '4200000.00'],
         [beta, '4100000.00'],
       ]);
@@ -292,11 +291,11 @@ describeEachDatabase('auctions', (fresh) => {
     'equal prices and no bids: the earlier offer wins; one bidder is enough',
     TIMEOUT,
     async () => {
-      const tie = await auctionPending(t, customer, [
+      const tie = await inReview(t, customer, [
         [beta, '4000000.00'],
         [alpha, '4000000.00'],
       ]);
-      const alone = await auctionPending(t, customer, [[gamma, '4300000.00']]);
+      const alone = await inReview(t, customer, [[gamma, '4300000.00']]);
       const [tied] = await open(t, tie.procurementId);
       const [single] = await open(t, alone.procurementId);
       assert.equal(single!.participants, 1);
@@ -320,7 +319,7 @@ describeEachDatabase('auctions', (fresh) => {
   );
 
   test('the live stream shows best price and own rank, no other participant', TIMEOUT, async () => {
-    const pending = await auctionPending(t, customer, [
+    const pending = await inReview(t, customer, [
       [alpha, '4200000.00'],
       [beta, '4100000.00'],
     ]);
@@ -368,18 +367,14 @@ describeEachDatabase('auctions', (fresh) => {
   });
 
   test("two nodes see each other's bids", TIMEOUT, async () => {
-    const pending = await auctionPending(t, customer, [
+    const pending = await inReview(t, customer, [
       [alpha, '4200000.00'],
       [beta, '4100000.00'],
     ]);
     const [opened] = (await open(t, pending.procurementId)) as [OpenedAuction];
     t.clock.advance(MINUTE);
     // A second pool on PostgreSQL is a second node; PGlite has one instance to share.
-    const other = await auctionApp(
-      await testDb.openAnother(),
-      t.clock.now().toISOString(),
-      t.app.ctx.sealing,
-    );
+    const other = await testApp(await testDb.openAnother(), {}, t.clock.now().toISOString());
     const otherBase = await other.app.listen({ port: 0, host: '127.0.0.1' });
     const base = listening ?? (await t.app.listen({ port: 0, host: '127.0.0.1' }));
     listening = base;

@@ -8,13 +8,13 @@ import {
   submitApplication,
   withdrawApplication,
 } from '../../services/applications.js';
-import type { ApplicationContext } from '../../services/applications.js';
 import { earlierAnswer, idempotentCall } from '../../services/idempotency.js';
 import { decideAdmissions } from '../../services/results.js';
 import type { SignedRequest } from '../../services/signed-document.js';
 import { idParams, problemResponses, signedRequestSchema, uuidProperty } from '../schemas.js';
 import { requireSession } from '../session.js';
 import { documentIdsProperty, signedPayload, tengeProperty } from './procurement-schemas.js';
+import { serviceContext } from '../context.js';
 
 const tags = ['applications'];
 
@@ -97,16 +97,7 @@ const idempotencyHeaders = {
 } as const;
 
 export async function applicationRoutes(app: FastifyInstance): Promise<void> {
-  const ctx = (): ApplicationContext => ({
-    db: app.ctx.db,
-    verifier: app.ctx.pki,
-    clock: app.ctx.clock,
-    acceptTestNumbers: app.ctx.config.nodeEnv !== 'production',
-    calendar: app.ctx.calendar,
-    ocidPrefix: app.ctx.config.ocdsPrefix,
-    sealing: app.ctx.sealing,
-    receipts: app.ctx.pki,
-  });
+  const ctx = () => serviceContext(app);
 
   app.post(
     '/procurements/:id/applications',

@@ -9,11 +9,11 @@ import {
   seatOf,
   seatTopic,
 } from '../../services/auctions.js';
-import type { AuctionContext } from '../../services/auctions.js';
 import type { SignedRequest } from '../../services/signed-document.js';
 import { problemResponses, signedRequestSchema, uuidProperty } from '../schemas.js';
 import { requireSession } from '../session.js';
 import { signedPayload, tengeProperty } from './procurement-schemas.js';
+import { serviceContext } from '../context.js';
 
 const tags = ['auctions'];
 
@@ -69,15 +69,7 @@ const bidSchema = {
 } as const;
 
 export async function auctionRoutes(app: FastifyInstance): Promise<void> {
-  const ctx = (): AuctionContext => ({
-    db: app.ctx.db,
-    clock: app.ctx.clock,
-    verifier: app.ctx.pki,
-    receipts: app.ctx.pki,
-  });
-  // Streams never end by themselves: they are ended before the server waits for its sockets.
-  const closing = new AbortController();
-  app.addHook('preClose', async () => closing.abort());
+  const ctx = () => serviceContext(app);
 
   app.post(
     '/auctions/:auctionId/bids',
@@ -143,7 +135,7 @@ export async function auctionRoutes(app: FastifyInstance): Promise<void> {
       await streamEvents(request, reply, {
         db: app.ctx.db,
         topic: seatTopic(auctionId, seat),
-        signal: closing.signal,
+        signal: app.closing,
         catchUp: async (since) => {
           const view = await participantView(
             app.ctx.db,

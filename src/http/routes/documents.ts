@@ -6,7 +6,6 @@ import { blobStoreFor } from '../../files/blob-store.js';
 import { sessionOf } from '../../services/auth.js';
 import type { Session } from '../../services/auth.js';
 import { readableDocument, signDocument } from '../../services/documents.js';
-import type { DocumentContext } from '../../services/documents.js';
 import { receiptOf } from '../../services/receipts.js';
 import type { SignedRequest } from '../../services/signed-document.js';
 import {
@@ -17,6 +16,7 @@ import {
   uuidProperty,
 } from '../schemas.js';
 import { requireSession, tokenFrom } from '../session.js';
+import { serviceContext } from '../context.js';
 
 /** How long shared caches keep a public file: documents never change once signed. */
 export const PUBLIC_MAX_AGE_SECONDS = 86_400;
@@ -161,13 +161,7 @@ const fileParams = {
 } as const;
 
 export const documentRoutes: FastifyPluginAsync = async (app) => {
-  const ctx = (): DocumentContext => ({
-    db: app.ctx.db,
-    verifier: app.ctx.pki,
-    clock: app.ctx.clock,
-    acceptTestNumbers: app.ctx.config.nodeEnv !== 'production',
-    pki: app.ctx.pki,
-  });
+  const ctx = () => serviceContext(app);
   const blobs = () => blobStoreFor({ dataDir: app.ctx.config.dataDir });
 
   app.post(

@@ -12,7 +12,6 @@ import {
   registerParticipant,
   searchRegistry,
 } from '../../services/participants.js';
-import type { ParticipantContext } from '../../services/participants.js';
 import type { SignedRequest } from '../../services/signed-document.js';
 import {
   doneResponses,
@@ -25,6 +24,7 @@ import {
   uuidProperty,
 } from '../schemas.js';
 import { requireSession } from '../session.js';
+import { serviceContext } from '../context.js';
 
 const text = (max: number) => ({ type: 'string', minLength: 1, maxLength: max }) as const;
 const binProperty = { type: 'string', pattern: '^\\d{12}$' } as const;
@@ -162,12 +162,7 @@ function decodeCursor(cursor: string | undefined): { registeredAt: Date; id: str
 }
 
 export const participantRoutes: FastifyPluginAsync = async (app) => {
-  const ctx = (): ParticipantContext => ({
-    db: app.ctx.db,
-    verifier: app.ctx.pki,
-    clock: app.ctx.clock,
-    acceptTestNumbers: app.ctx.config.nodeEnv !== 'production',
-  });
+  const ctx = () => serviceContext(app);
   const signed = (payload: object, summary: string, params?: object) => ({
     schema: {
       tags: ['participants'],

@@ -4,11 +4,11 @@ import type { FastifyInstance } from 'fastify';
 import { UppError } from '../../domain/errors.js';
 import { amendPlan, approvePlan, draftPlan, ownPlan } from '../../services/plans.js';
 import type { PlanItemInput } from '../../services/plans.js';
-import type { ParticipantContext } from '../../services/participants.js';
 import type { SignedRequest } from '../../services/signed-document.js';
 import { idParams, problemResponses, signedRequestSchema, uuidProperty } from '../schemas.js';
 import { requireSession } from '../session.js';
 import { planItemChangeSchema, planItemSchema, signedPayload } from './procurement-schemas.js';
+import { serviceContext } from '../context.js';
 
 const tags = ['plans'];
 
@@ -44,12 +44,7 @@ const amendPayload = signedPayload(
 );
 
 export async function planRoutes(app: FastifyInstance): Promise<void> {
-  const ctx = (): ParticipantContext => ({
-    db: app.ctx.db,
-    verifier: app.ctx.pki,
-    clock: app.ctx.clock,
-    acceptTestNumbers: app.ctx.config.nodeEnv !== 'production',
-  });
+  const ctx = () => serviceContext(app);
 
   app.post(
     '/plans',

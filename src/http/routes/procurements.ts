@@ -12,7 +12,7 @@ import {
   ownProcurement,
   publishProcurement,
 } from '../../services/procurements.js';
-import type { DraftRequest, ProcurementContext } from '../../services/procurements.js';
+import type { DraftRequest } from '../../services/procurements.js';
 import type { SignedRequest } from '../../services/signed-document.js';
 import { idParams, problemResponses, signedRequestSchema, uuidProperty } from '../schemas.js';
 import { requireSession } from '../session.js';
@@ -24,6 +24,7 @@ import {
   text,
   titlesProperty,
 } from './procurement-schemas.js';
+import { serviceContext } from '../context.js';
 
 const tags = ['procurements'];
 
@@ -104,15 +105,7 @@ function signedFor(request: FastifyRequest): SignedRequest {
 }
 
 export async function procurementRoutes(app: FastifyInstance): Promise<void> {
-  const ctx = (): ProcurementContext => ({
-    db: app.ctx.db,
-    verifier: app.ctx.pki,
-    clock: app.ctx.clock,
-    acceptTestNumbers: app.ctx.config.nodeEnv !== 'production',
-    calendar: app.ctx.calendar,
-    ocidPrefix: app.ctx.config.ocdsPrefix,
-    sealing: app.ctx.sealing,
-  });
+  const ctx = () => serviceContext(app);
   const signed = (payload: object, summary: string) => ({
     schema: {
       tags,
