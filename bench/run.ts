@@ -4,6 +4,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { describeMachine } from './machine.js';
 import { benchGost } from './gost.js';
 import { benchLive } from './live.js';
+import { benchParticipation } from './participation.js';
 import { benchPki } from './pki.js';
 import { benchPublic } from './public.js';
 import { benchStartup } from './startup.js';
@@ -16,6 +17,7 @@ const BENCHMARKS: Record<string, () => Promise<object>> = {
   uploads: benchUploads,
   public: benchPublic,
   live: benchLive,
+  participation: benchParticipation,
 };
 
 const requested = process.argv.slice(2);
