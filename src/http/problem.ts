@@ -91,6 +91,8 @@ export function sendProblem(
 
 export function handleError(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
   if (isUppError(error)) {
+    const retryAfter = error.details?.retryAfterSeconds;
+    if (typeof retryAfter === 'number') reply.header('retry-after', String(retryAfter));
     if (error.status >= 500) request.log.error({ err: error, code: error.code }, 'request.failed');
     return sendProblem(request, reply, error.status, error.code, error.message);
   }

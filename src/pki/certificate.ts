@@ -255,16 +255,27 @@ function validDate(date: Date, what: string): Date {
   return date;
 }
 
+/** Certificates already read, by the SHA-256 of their DER: every signed action carries a chain. */
+const parsed = new Map<string, Certificate>();
+const PARSED_KEPT = 10_000;
+
 /** Parses a certificate given as DER, PEM or base64. Bad input gives PkiError('cert.malformed'). */
 export function parseCertificate(input: Uint8Array | string): Certificate {
   const source = toDer(input, undefined, 'cert.malformed');
   if (source.length > MAX_CERTIFICATE_BYTES) throw malformed('certificate too large');
+  const key = createHash('sha256').update(source).digest('hex');
+  const known = parsed.get(key);
+  if (known !== undefined) return known;
+  let certificate: Certificate;
   try {
-    return readCertificate(source);
+    certificate = Object.freeze(readCertificate(source));
   } catch (cause) {
     if (cause instanceof PkiError) throw cause;
     throw malformed('not a valid X.509 certificate', cause);
   }
+  if (parsed.size >= PARSED_KEPT) parsed.delete(parsed.keys().next().value!);
+  parsed.set(key, certificate);
+  return certificate;
 }
 
 function readCertificate(source: Uint8Array): Certificate {

@@ -260,6 +260,22 @@ async function lastVersion(tx: Queryable, procurementId: string, participantId: 
   return found.rows[0]?.version ?? 0;
 }
 
+/**
+ * Refuses an offer that arrives after the deadline before its signature is checked: time only
+ * moves on, so what is late now is late under the lock too, and a rush of late offers costs
+ * little. The check under the lock still decides every offer that passes this one.
+ */
+async function refuseLate(ctx: ApplicationContext, procurementId: string): Promise<void> {
+  const found = await ctx.db.query<{ offers_end_at: Date | null }>(
+    'SELECT offers_end_at FROM procurement WHERE id = $1',
+    [procurementId],
+  );
+  const deadline = found.rows[0]?.offers_end_at;
+  if (deadline !== undefined && deadline !== null && ctx.clock.now() >= deadline) {
+    refuse('offer.after_deadline', 409, `offers were accepted until ${deadline.toISOString()}`);
+  }
+}
+
 /** Checks every step before the business rule: signature, signer, membership, nonce. */
 async function verifiedSupplier(
   ctx: ApplicationContext,
@@ -301,6 +317,7 @@ async function supplierAction<T>(
     if (request.payload.procurementId !== procurementId) {
       refuse('document.wrong_target', 400, 'the signed payload names another procurement');
     }
+    await refuseLate(ctx, procurementId);
     const verified = await verifySignedRequest(ctx.verifier, request, ctx.clock.now(), 'sign');
     if (verified.identity.key !== session.identity) {
       refuse('signer.not_session_user', 403, 'sign with your own certificate');

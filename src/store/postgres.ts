@@ -2,6 +2,7 @@
 import pg from 'pg';
 import type { Database, Queryable, Unlisten } from './database.js';
 import { quoteChannel, TYPE_PARSERS } from './database.js';
+import { UppError } from '../domain/errors.js';
 
 export interface PostgresOptions {
   url: string;
@@ -10,6 +11,8 @@ export interface PostgresOptions {
   schema?: string;
   /** Delays between attempts to re-connect the listening connection after it was lost. */
   listenBackoff?: Backoff;
+  /** How long a query waits for a free connection before the platform answers busy. */
+  connectTimeoutMs?: number;
 }
 
 export interface Backoff {
@@ -30,10 +33,21 @@ const types = {
   },
 };
 
+/** The pool had no connection free within its timeout: the platform is overloaded, not broken. */
+function busyOr(error: unknown): unknown {
+  const message = error instanceof Error ? error.message : '';
+  if (!message.includes('timeout exceeded when trying to connect')) return error;
+  return new UppError('database.busy', 503, 'the platform is busy; try again in a few seconds', {
+    retryAfterSeconds: 2,
+  });
+}
+
 function wrap(client: pg.Pool | pg.PoolClient): Queryable {
   return {
     async query<R extends object>(sql: string, params: readonly unknown[] = []) {
-      const result = await client.query<R>(sql, params as unknown[]);
+      const result = await client.query<R>(sql, params as unknown[]).catch((error: unknown) => {
+        throw busyOr(error);
+      });
       return { rows: result.rows, rowCount: result.rowCount ?? result.rows.length };
     },
     async exec(sql: string) {
@@ -49,7 +63,7 @@ export async function openPostgres(options: PostgresOptions): Promise<Database> 
     connectionString: options.url,
     max: options.poolSize ?? 10,
     types,
-    connectionTimeoutMillis: 10_000,
+    connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
     ...(schemaOption === undefined ? {} : { options: schemaOption }),
   });
   pool.on('error', () => {
@@ -66,7 +80,9 @@ export async function openPostgres(options: PostgresOptions): Promise<Database> 
     query: direct.query,
     exec: direct.exec,
     async transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T> {
-      const client = await pool.connect();
+      const client = await pool.connect().catch((error: unknown) => {
+        throw busyOr(error);
+      });
       try {
         await client.query('BEGIN');
         const result = await work(wrap(client));
