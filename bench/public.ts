@@ -2,10 +2,8 @@
 // child process under 64 autocannon connections for 30 s of random text and filter searches, then
 // the same load on a bare Fastify route (another child) that answers a body of the median size.
 import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -29,6 +27,7 @@ import type { DemoProcurement } from '../src/services/demo-data.js';
 import { migrate } from '../src/store/migrate.js';
 import { openPostgres } from '../src/store/postgres.js';
 import { median, percentile } from './machine.js';
+import { freePort, round, stop, waitReady, withSearchPath } from './processes.js';
 
 const DATABASE_URL = process.env.UPP_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const LOTS = Number(process.env.UPP_BENCH_LOTS ?? 1_000_000);
@@ -64,40 +63,6 @@ const STATUSES = [
   ['completed', 2],
   ['awaiting_agreement', 1],
 ] as const;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address !== null ? resolve(address.port) : reject(),
-      );
-    });
-  });
-}
-
-async function waitReady(url: string, child: ChildProcess): Promise<void> {
-  for (let attempt = 0; attempt < 600; attempt += 1) {
-    if (child.exitCode !== null) throw new Error(`${url}: the server exited (${child.exitCode})`);
-    try {
-      if ((await fetch(url)).status < 500) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`${url} did not answer within a minute`);
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  await exited;
-}
-
-const round = (value: number, places = 1) => Math.round(value * 10 ** places) / 10 ** places;
 
 interface Loaded {
   lots: number;
@@ -272,12 +237,6 @@ async function createSchema(schema: string, create: boolean): Promise<void> {
   } finally {
     await client.end();
   }
-}
-
-function withSearchPath(url: string, schema: string): string {
-  const parsed = new URL(url);
-  parsed.searchParams.set('options', `-c search_path=${schema}`);
-  return parsed.toString();
 }
 
 export async function benchPublic() {

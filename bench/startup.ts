@@ -3,10 +3,10 @@
 // and applies migrations). Warm: the same directory again. Median of 5 each.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { median } from './machine.js';
+import { freePort } from './processes.js';
 
 const RUNS = 5;
 const BIN = new URL('../bin/upp.js', import.meta.url).pathname;
@@ -15,18 +15,6 @@ interface StartSample {
   healthMs: number;
   readyMs: number;
   rssMiB: number;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address !== null ? resolve(address.port) : reject(),
-      );
-    });
-  });
 }
 
 async function waitFor(url: string, started: number, deadlineMs: number): Promise<number> {

@@ -3,38 +3,18 @@
 // in the same run, and the server's resident memory is sampled during the upload.
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tus from 'tus-js-client';
 import { migrate } from '../src/store/migrate.js';
 import { openPglite } from '../src/store/pglite.js';
+import { freePort, residentMiB, round } from './processes.js';
 
 const FILE_BYTES = 1024 * 1024 * 1024;
 const PART_BYTES = 20 * 1024 * 1024;
 const BLOCK_BYTES = 1024 * 1024;
 const BIN = new URL('../bin/upp.js', import.meta.url).pathname;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address !== null ? resolve(address.port) : reject(),
-      );
-    });
-  });
-}
-
-function residentMiB(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kib = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? Number.NaN);
-  return kib / 1024;
-}
-
-const round = (value: number, places = 1) => Math.round(value * 10 ** places) / 10 ** places;
 
 /** A user and a live session written before the server starts, as a login would leave them. */
 async function seedSession(dataDir: string): Promise<string> {
