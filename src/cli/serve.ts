@@ -3,6 +3,8 @@
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config/index.js';
+import { AUCTION_DEFAULTS } from '../domain/auction.js';
+import type { AuctionSettings } from '../domain/auction.js';
 import { checkTimeZoneData, systemClock } from '../domain/time.js';
 import type { Clock } from '../domain/time.js';
 import { buildApp } from '../http/app.js';
@@ -50,6 +52,7 @@ export async function startServer(
             db,
             clock,
             sealing,
+            auction: auctionSettings(config),
             intervalMs: config.chronographIntervalMs,
             log: app.log,
           });
@@ -75,6 +78,18 @@ export async function startServer(
     await db.close().catch(() => undefined);
     throw error;
   }
+}
+
+/** The auction rules of this platform: the defaults of DOMAIN.md unless configured. */
+export function auctionSettings(config: Config): AuctionSettings {
+  const minute = 60_000;
+  return {
+    ...AUCTION_DEFAULTS,
+    stepBasisPoints: config.auctionStepBasisPoints,
+    durationMs: config.auctionMinutes * minute,
+    extensionWindowMs: config.auctionExtensionMinutes * minute,
+    extensionMs: config.auctionExtensionMinutes * minute,
+  };
 }
 
 export async function serve(config: Config): Promise<number> {

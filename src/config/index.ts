@@ -29,6 +29,9 @@ export interface Config {
   chronographIntervalMs: number;
   demoData: 'auto' | 'on' | 'off';
   sealingKeyFile: string | undefined;
+  auctionStepBasisPoints: number;
+  auctionMinutes: number;
+  auctionExtensionMinutes: number;
 }
 
 export class ConfigError extends Error {
@@ -288,6 +291,27 @@ export const VARIABLES = {
     fallback: undefined,
     parse: nonEmpty,
     description: 'the 32-byte key that wraps procurement keys (default UPP_DATA_DIR/keys/...)',
+  },
+  auctionStepBasisPoints: {
+    name: 'UPP_AUCTION_STEP_BP',
+    accepts: 'an integer from 1 to 5000 (basis points: 50 = 0.5%)',
+    fallback: 50,
+    parse: integer(1, 5000),
+    description: 'how far below the best price an auction bid must go',
+  },
+  auctionMinutes: {
+    name: 'UPP_AUCTION_MINUTES',
+    accepts: 'an integer from 1 to 1440',
+    fallback: 20,
+    parse: integer(1, 1440),
+    description: 'the length of an auction session',
+  },
+  auctionExtensionMinutes: {
+    name: 'UPP_AUCTION_EXTENSION_MINUTES',
+    accepts: 'an integer from 0 to 60',
+    fallback: 2,
+    parse: integer(0, 60),
+    description: 'a bid this close to the end extends it so that this long is left',
   },
 } satisfies { [K in keyof Config]: Variable<Config[K]> };
 

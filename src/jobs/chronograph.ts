@@ -3,6 +3,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Database } from '../store/database.js';
 import type { WrappingKey } from '../services/sealing.js';
+import type { AuctionSettings } from '../domain/auction.js';
 import { closeDueAuctions } from '../services/auctions.js';
 import { advanceDue, purgeExpired } from '../services/chronograph.js';
 
@@ -10,6 +11,7 @@ export interface ChronographOptions {
   db: Database;
   clock: { now(): Date };
   sealing: WrappingKey;
+  auction: AuctionSettings;
   intervalMs: number;
   log: FastifyBaseLogger;
 }
@@ -20,14 +22,14 @@ export interface RunningChronograph {
 }
 
 export function startChronograph(options: ChronographOptions): RunningChronograph {
-  const { db, clock, sealing, intervalMs, log } = options;
+  const { db, clock, sealing, auction, intervalMs, log } = options;
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   let round: Promise<void> = Promise.resolve();
 
   const tick = async () => {
     try {
-      const advanced = await advanceDue(db, { clock, sealing });
+      const advanced = await advanceDue(db, { clock, sealing, auction });
       for (const step of advanced) {
         log.info({ event: 'procurement.status_changed', ...step }, 'procurement.status_changed');
       }

@@ -3,6 +3,7 @@
 import { nextStatus } from '../domain/procurement-methods.js';
 import type { Database, Queryable } from '../store/database.js';
 import { openOffers } from './applications.js';
+import type { AuctionSettings } from '../domain/auction.js';
 import { openAuction } from './auctions.js';
 import { appendAudit } from './audit.js';
 import { publishResults } from './results.js';
@@ -18,6 +19,8 @@ export interface ChronographWork {
   clock: { now(): Date };
   /** Opens the sealed offers of procurements whose deadline has come. */
   sealing: WrappingKey;
+  /** How the auctions it opens run; the rules' defaults when absent. */
+  auction?: AuctionSettings;
 }
 
 /** Opens the offers at the deadline and publishes the opening protocol as a public event. */
@@ -83,7 +86,7 @@ async function catchUp(
     done.push({ procurementId: row.id, from, to, dueAt });
     // The auction's own clock takes over; opening it may settle the procurement at once.
     if (to === 'auction_pending') {
-      await openAuction(tx, row.id, now);
+      await openAuction(tx, row.id, now, options.auction);
       break;
     }
   }
