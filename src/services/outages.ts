@@ -10,6 +10,7 @@ import { signedAction } from './participants.js';
 import type { ProcurementContext } from './procurements.js';
 import { applyTransition, methodOfRow, scheduleOf } from './procurement-state.js';
 import type { ProcurementRow } from './procurement-state.js';
+import { payloadInstant, payloadText } from './signed-document.js';
 import type { SignedRequest } from './signed-document.js';
 
 const OPERATOR_ROLES = ['single_operator', 'operator'];
@@ -23,15 +24,6 @@ export interface OutageView {
   reason: string;
   declaredAt: Date;
   extended: { procurementId: string; offersEndAt: Date; reopened: boolean }[];
-}
-
-function instant(payload: Record<string, unknown>, field: string): Date {
-  const value = payload[field];
-  const parsed = typeof value === 'string' ? new Date(value) : new Date(Number.NaN);
-  if (Number.isNaN(parsed.getTime())) {
-    throw new UppError('document.invalid', 400, `${field} must be an ISO 8601 instant`);
-  }
-  return parsed;
 }
 
 async function affected(tx: Queryable, start: Date, end: Date): Promise<ProcurementRow[]> {
@@ -52,16 +44,10 @@ export async function declareOutage(
   session: Session,
   request: SignedRequest,
 ): Promise<OutageView> {
-  const participantId = request.payload.participantId;
-  if (typeof participantId !== 'string') {
-    throw new UppError('document.invalid', 400, 'participantId is needed');
-  }
-  const startsAt = instant(request.payload, 'startsAt');
-  const endsAt = instant(request.payload, 'endsAt');
-  const reason = request.payload.reason;
-  if (typeof reason !== 'string' || reason.length === 0) {
-    throw new UppError('document.invalid', 400, 'an outage is declared with its reason');
-  }
+  const participantId = payloadText(request.payload, 'participantId');
+  const startsAt = payloadInstant(request.payload, 'startsAt', 'required');
+  const endsAt = payloadInstant(request.payload, 'endsAt', 'required');
+  const reason = payloadText(request.payload, 'reason');
   if (endsAt.getTime() <= startsAt.getTime()) {
     throw new UppError('outage.bad_window', 422, 'an outage ends after it starts');
   }

@@ -18,6 +18,7 @@ import { appendAudit, recordAudit } from './audit.js';
 import type { Session } from './auth.js';
 import {
   expectAction,
+  payloadText,
   spendNonce,
   storeSignedDocument,
   verifySignedRequest,
@@ -336,19 +337,13 @@ export async function signedAction<T>(
   );
 }
 
-function payloadString(payload: Record<string, unknown>, field: string): string {
-  const value = payload[field];
-  if (typeof value !== 'string') throw new UppError('document.invalid', 400, `${field} is needed`);
-  return value;
-}
-
 export async function addMember(
   ctx: ParticipantContext,
   session: Session,
   request: SignedRequest,
 ): Promise<{ userId: string }> {
-  const participantId = payloadString(request.payload, 'participantId');
-  const iin = payloadString(request.payload, 'iin');
+  const participantId = payloadText(request.payload, 'participantId');
+  const iin = payloadText(request.payload, 'iin');
   checkNumber(ctx, 'iin', iin);
   const spec = {
     action: 'participant.member.add',
@@ -357,7 +352,7 @@ export async function addMember(
   } as const;
   return signedAction(ctx, session, request, spec, async (tx, _acting, _doc, now) => {
     const person = { key: `iin:${iin}`, iin };
-    const userId = await userFor(tx, person, payloadString(request.payload, 'fullName'), now);
+    const userId = await userFor(tx, person, payloadText(request.payload, 'fullName'), now);
     const rights = (request.payload.rights as Right[]) ?? [];
     const added = await tx.query(
       `INSERT INTO membership (user_id, participant_id, rights, added_at, added_by_user_id)
@@ -381,8 +376,8 @@ export async function changeMember(
   request: SignedRequest,
   change: 'remove' | 'rights',
 ): Promise<void> {
-  const participantId = payloadString(request.payload, 'participantId');
-  const iin = payloadString(request.payload, 'iin');
+  const participantId = payloadText(request.payload, 'participantId');
+  const iin = payloadText(request.payload, 'iin');
   const action = change === 'remove' ? 'participant.member.remove' : 'participant.member.rights';
   const spec = { action, participantId, actionClass: 'user_management' } as const;
   await signedAction(ctx, session, request, spec, async (tx, _acting, _doc, now) => {
@@ -425,10 +420,10 @@ export async function decideCategory(
   session: Session,
   request: SignedRequest,
 ): Promise<void> {
-  const operatorId = payloadString(request.payload, 'operatorId');
-  const subjectId = payloadString(request.payload, 'participantId');
-  const category = payloadString(request.payload, 'category');
-  const decision = payloadString(request.payload, 'decision');
+  const operatorId = payloadText(request.payload, 'operatorId');
+  const subjectId = payloadText(request.payload, 'participantId');
+  const category = payloadText(request.payload, 'category');
+  const decision = payloadText(request.payload, 'decision');
   const spec = {
     action: 'operator.category.decide',
     participantId: operatorId,
@@ -466,8 +461,8 @@ export async function designateOperator(
       if (!session.administrator) {
         throw new UppError('access.not_administrator', 403, 'only an administrator does this');
       }
-      const participantId = payloadString(request.payload, 'participantId');
-      const role = payloadString(request.payload, 'role');
+      const participantId = payloadText(request.payload, 'participantId');
+      const role = payloadText(request.payload, 'role');
       const now = ctx.clock.now();
       const verified = await verifySignedRequest(ctx.verifier, request, now, 'sign');
       if (verified.identity.key !== session.identity) {

@@ -10,6 +10,7 @@ import { appendAudit } from './audit.js';
 import type { Session } from './auth.js';
 import { actingParticipant, signedAction } from './participants.js';
 import type { ParticipantContext } from './participants.js';
+import { payloadText } from './signed-document.js';
 import type { SignedRequest } from './signed-document.js';
 
 export const FUNDING_SOURCES = [
@@ -209,7 +210,7 @@ export async function approvePlan(
   request: SignedRequest,
 ): Promise<{ version: number }> {
   planIdOf(request, planId);
-  const participantId = String(request.payload.participantId);
+  const participantId = payloadText(request.payload, 'participantId');
   const spec = { action: 'plan.approve', participantId, actionClass: 'other' } as const;
   return signedAction(ctx, session, request, spec, async (tx, _acting, documentId, now) => {
     const plan = await lockPlan(tx, planId);
@@ -293,7 +294,7 @@ export async function amendPlan(
   request: SignedRequest,
 ): Promise<{ version: number; added: string[] }> {
   planIdOf(request, planId);
-  const participantId = String(request.payload.participantId);
+  const participantId = payloadText(request.payload, 'participantId');
   const amendment = (request.payload.amendment ?? {}) as PlanAmendment;
   const spec = { action: 'plan.amend', participantId, actionClass: 'other' } as const;
   return signedAction(ctx, session, request, spec, async (tx, _acting, documentId, now) => {

@@ -30,6 +30,7 @@ import {
 } from './procurement-state.js';
 import type { ProcurementRow } from './procurement-state.js';
 import type { WrappingKey } from './sealing.js';
+import { payloadInstant, payloadText } from './signed-document.js';
 import type { SignedRequest } from './signed-document.js';
 
 export interface ProcurementContext extends ParticipantContext {
@@ -341,22 +342,6 @@ async function insertLot(
   );
 }
 
-function payloadText(payload: Record<string, unknown>, field: string): string {
-  const value = payload[field];
-  if (typeof value !== 'string') refuse('document.invalid', 400, `${field} is needed`);
-  return value;
-}
-
-function optionalInstant(payload: Record<string, unknown>, field: string): Date | undefined {
-  const value = payload[field];
-  if (value === undefined) return undefined;
-  const instant = typeof value === 'string' ? new Date(value) : new Date(Number.NaN);
-  if (Number.isNaN(instant.getTime())) {
-    refuse('document.invalid', 400, `${field} must be an ISO 8601 instant`);
-  }
-  return instant;
-}
-
 /** The organizer's documents, attached in order; each must be the organizer's or customer's. */
 async function attachDocuments(
   tx: Queryable,
@@ -429,7 +414,7 @@ export async function publishProcurement(
     async (tx, row, doc, now) => {
       const method = methodOfRow(row);
       const schedule = scheduleAtPublication(ctx.calendar, method, now, {
-        offersEndAt: optionalInstant(request.payload, 'offersEndAt'),
+        offersEndAt: payloadInstant(request.payload, 'offersEndAt'),
       });
       const documents = await attachDocuments(
         tx,
@@ -483,7 +468,7 @@ export async function amendProcurement(
       }
       const method = methodOfRow(row);
       let schedule = extendForAmendment(ctx.calendar, method, current, now);
-      const wanted = optionalInstant(request.payload, 'offersEndAt');
+      const wanted = payloadInstant(request.payload, 'offersEndAt');
       if (wanted !== undefined && wanted.getTime() < current.offersEndAt.getTime()) {
         refuse('procurement.deadline_shortened', 422, 'the deadline can only be lengthened');
       }

@@ -12,6 +12,7 @@ import { signedAction } from './participants.js';
 import type { ProcurementContext } from './procurements.js';
 import { lockProcurement, methodOfRow } from './procurement-state.js';
 import type { ProcurementRow } from './procurement-state.js';
+import { payloadText } from './signed-document.js';
 import type { SignedRequest } from './signed-document.js';
 
 export interface AdmissionDecision {
@@ -35,7 +36,7 @@ export async function decideAdmissions(
   if (request.payload.procurementId !== procurementId) {
     refuse('document.wrong_target', 400, 'the signed payload names another procurement');
   }
-  const participantId = String(request.payload.participantId);
+  const participantId = payloadText(request.payload, 'participantId');
   const decisions = (request.payload.decisions ?? []) as AdmissionDecision[];
   const spec = { action: 'admission.decide', participantId, actionClass: 'other' } as const;
   return signedAction(ctx, session, request, spec, async (tx, _acting, documentId, now) => {

@@ -211,3 +211,31 @@ export function expectAction(payload: Record<string, unknown>, action: string): 
     );
   }
 }
+
+/** A text field of a signed payload; the route's schema has checked it, a direct caller may not. */
+export function payloadText(payload: Record<string, unknown>, field: string): string {
+  const value = payload[field];
+  if (typeof value !== 'string') throw new UppError('document.invalid', 400, `${field} is needed`);
+  return value;
+}
+
+/** An ISO 8601 instant of a signed payload: undefined when absent, unless it is required. */
+export function payloadInstant(
+  payload: Record<string, unknown>,
+  field: string,
+  presence: 'required',
+): Date;
+export function payloadInstant(payload: Record<string, unknown>, field: string): Date | undefined;
+export function payloadInstant(
+  payload: Record<string, unknown>,
+  field: string,
+  presence?: 'required',
+): Date | undefined {
+  const value = payload[field];
+  if (value === undefined && presence === undefined) return undefined;
+  const instant = typeof value === 'string' ? new Date(value) : new Date(Number.NaN);
+  if (Number.isNaN(instant.getTime())) {
+    throw new UppError('document.invalid', 400, `${field} must be an ISO 8601 instant`);
+  }
+  return instant;
+}
