@@ -95,8 +95,8 @@ export interface ProcurementMethod {
   invitation: boolean;
   /** Evaluation is computed by the platform without a commission. */
   automaticEvaluation: boolean;
-  /** Bidders needed for the procurement not to fail. */
-  minimumBidders: number;
+  /** Offers are ranked by the conditional price of the tender criteria, not by the price. */
+  conditionalPrice: boolean;
   transitions: readonly Transition[];
 }
 
@@ -179,7 +179,7 @@ const METHOD_ROWS: readonly MethodRow[] = [
     hasAuction: false,
     invitation: false,
     automaticEvaluation: false,
-    minimumBidders: 1,
+    conditionalPrice: true,
     transitions: TENDER_FLOW,
   },
   {
@@ -200,7 +200,7 @@ const METHOD_ROWS: readonly MethodRow[] = [
     hasAuction: false,
     invitation: false,
     automaticEvaluation: true,
-    minimumBidders: 1,
+    conditionalPrice: true,
     transitions: TENDER_FLOW,
   },
   {
@@ -221,7 +221,7 @@ const METHOD_ROWS: readonly MethodRow[] = [
     hasAuction: false,
     invitation: false,
     automaticEvaluation: false,
-    minimumBidders: 1,
+    conditionalPrice: true,
     transitions: TENDER_FLOW,
   },
   {
@@ -238,7 +238,7 @@ const METHOD_ROWS: readonly MethodRow[] = [
     hasAuction: true,
     invitation: false,
     automaticEvaluation: false,
-    minimumBidders: 1,
+    conditionalPrice: false,
     transitions: AUCTION_FLOW,
   },
   {
@@ -259,7 +259,7 @@ const METHOD_ROWS: readonly MethodRow[] = [
     hasAuction: false,
     invitation: false,
     automaticEvaluation: true,
-    minimumBidders: 1,
+    conditionalPrice: false,
     transitions: PRICE_REQUEST_FLOW,
   },
   {
@@ -276,7 +276,7 @@ const METHOD_ROWS: readonly MethodRow[] = [
     hasAuction: false,
     invitation: true,
     automaticEvaluation: true,
-    minimumBidders: 1,
+    conditionalPrice: false,
     transitions: SINGLE_SOURCE_FLOW,
   },
 ];

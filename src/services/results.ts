@@ -117,7 +117,6 @@ export async function publishResults(
   now: Date,
 ): Promise<LotResult[]> {
   const method = methodOfRow(row);
-  const discounted = method.code === 'tender' || method.code.endsWith('_tender');
   const offers = await tx.query<OfferRow>(
     `SELECT o.application_id, o.lot_id, l.number AS lot_number, o.price, o.received_at,
             d.admitted, s.payload -> 'qualification' AS qualification, p.bin, p.name_ru
@@ -144,7 +143,7 @@ export async function publishResults(
       forLot.map((offer): Candidate => ({
         applicationId: offer.application_id,
         price: offer.price,
-        conditionalPrice: discounted
+        conditionalPrice: method.conditionalPrice
           ? conditionalPrice(offer.price, discountBasisPoints(offer.qualification ?? {}))
           : offer.price,
         receivedAt: offer.received_at,
