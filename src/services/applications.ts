@@ -10,9 +10,9 @@ import { holdReference, securityAmount } from '../domain/wallet.js';
 import { isOpenForOffers } from '../domain/procurement-methods.js';
 import { after } from '../domain/procurement-schedule.js';
 import type { Queryable } from '../store/database.js';
-import { appendAudit, recordAudit } from './audit.js';
+import { appendAudit } from './audit.js';
 import type { Session } from './auth.js';
-import { actingParticipant } from './participants.js';
+import { actingParticipant, attempt } from './participants.js';
 import type { ProcurementContext } from './procurements.js';
 import {
   applyTransition,
@@ -312,7 +312,7 @@ async function supplierAction<T>(
   action: string,
   work: (tx: Queryable, verified: VerifiedSignature) => Promise<T>,
 ): Promise<T> {
-  try {
+  const checked = async () => {
     expectAction(request.payload, action);
     if (request.payload.procurementId !== procurementId) {
       refuse('document.wrong_target', 400, 'the signed payload names another procurement');
@@ -322,18 +322,9 @@ async function supplierAction<T>(
     if (verified.identity.key !== session.identity) {
       refuse('signer.not_session_user', 403, 'sign with your own certificate');
     }
-    return await ctx.db.transaction((tx) => work(tx, verified));
-  } catch (error) {
-    if (error instanceof UppError) {
-      await recordAudit(ctx.db, ctx.clock, {
-        actor: session.identity,
-        action: `${action}.refused`,
-        target: `procurement:${procurementId}`,
-        details: { code: error.code },
-      });
-    }
-    throw error;
-  }
+    return ctx.db.transaction((tx) => work(tx, verified));
+  };
+  return attempt(ctx, action, () => session.identity, checked, `procurement:${procurementId}`);
 }
 
 /**

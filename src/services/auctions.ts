@@ -15,10 +15,10 @@ import { formatAmount, parseAmount } from '../domain/money.js';
 import type { Tiyn } from '../domain/money.js';
 import { checkSigner } from '../domain/participants.js';
 import type { Database, Queryable } from '../store/database.js';
-import { appendAudit, recordAudit } from './audit.js';
+import { appendAudit } from './audit.js';
 import type { Session } from './auth.js';
 import { publish } from './live.js';
-import { actingParticipant } from './participants.js';
+import { actingParticipant, attempt } from './participants.js';
 import { applyTransition, lockProcurement, methodOfRow, scheduleOf } from './procurement-state.js';
 import type { ProcurementRow } from './procurement-state.js';
 import { issueReceipt } from './receipts.js';
@@ -28,6 +28,7 @@ import {
   spendNonce,
   storeSignedDocument,
   verifySignedRequest,
+  payloadText,
 } from './signed-document.js';
 import type { SignatureVerifier, SignedRequest } from './signed-document.js';
 
@@ -370,13 +371,12 @@ export async function placeBid(
   auctionId: string,
   request: SignedRequest,
 ): Promise<AcceptedBid> {
-  try {
+  const bid = async (): Promise<AcceptedBid> => {
     expectAction(request.payload, BID_ACTION);
     if (request.payload.auctionId !== auctionId) {
       refuse('document.wrong_target', 400, 'the signed payload names another auction');
     }
-    const participantId = request.payload.participantId;
-    if (typeof participantId !== 'string') refuse('document.invalid', 400, 'participantId needed');
+    const participantId = payloadText(request.payload, 'participantId');
     const price = parseAmount(String(request.payload.price));
     const verified = await verifySignedRequest(ctx.verifier, request, ctx.clock.now(), 'sign');
     if (verified.identity.key !== session.identity) {
@@ -446,17 +446,8 @@ export async function placeBid(
         receipt,
       };
     });
-  } catch (error) {
-    if (error instanceof UppError) {
-      await recordAudit(ctx.db, ctx.clock, {
-        actor: session.identity,
-        action: `${BID_ACTION}.refused`,
-        target: `auction:${auctionId}`,
-        details: { code: error.code },
-      });
-    }
-    throw error;
-  }
+  };
+  return attempt(ctx, BID_ACTION, () => session.identity, bid, `auction:${auctionId}`);
 }
 
 /** Stores the bid, the bidder's own best and the auction's best, end and sequence together. */

@@ -73,12 +73,16 @@ function checkRegistrationNumbers(ctx: ParticipantContext, details: Registration
   }
 }
 
-/** Runs a signed action; a refusal leaves an audit entry of the attempt and nothing else. */
-async function attempt<T>(
-  ctx: ParticipantContext,
+/**
+ * Runs a signed action; a refusal leaves an audit entry of the attempt, by its code alone (never
+ * its content), and nothing else.
+ */
+export async function attempt<T>(
+  ctx: Pick<ParticipantContext, 'db' | 'clock'>,
   action: string,
   actor: () => string,
   work: () => Promise<T>,
+  target?: string,
 ): Promise<T> {
   try {
     return await work();
@@ -87,6 +91,7 @@ async function attempt<T>(
       await recordAudit(ctx.db, ctx.clock, {
         actor: actor(),
         action: `${action}.refused`,
+        ...(target === undefined ? {} : { target }),
         details: { code: error.code },
       });
     }
