@@ -340,6 +340,9 @@ export function marksFrom(method: ProcurementMethod, status: ProcurementStatus):
   return method.transitions.flatMap((t) => (t.from === status && 'at' in t.on ? [t.on.at] : []));
 }
 
+/** Statuses of a procurement that ended without buying: its plan items are free again. */
+export const ENDED_UNBOUGHT: readonly ProcurementStatus[] = ['cancelled', 'refused'];
+
 export function isOpenForOffers(status: ProcurementStatus): boolean {
   return status === 'published' || status === 'accepting' || status === 'awaiting_agreement';
 }

@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { UppError } from '../domain/errors.js';
 import { formatAmount, parseAmount } from '../domain/money.js';
-import { methodOf } from '../domain/procurement-methods.js';
+import { ENDED_UNBOUGHT, methodOf } from '../domain/procurement-methods.js';
 import type { Regime } from '../domain/procurement-methods.js';
 import type { Queryable } from '../store/database.js';
 import { appendAudit } from './audit.js';
@@ -278,8 +278,8 @@ async function changeItem(
 async function refuseInUse(tx: Queryable, itemId: string): Promise<void> {
   const used = await tx.query(
     `SELECT 1 FROM lot l JOIN procurement p ON p.id = l.procurement_id
-      WHERE l.plan_item_id = $1 AND p.status NOT IN ('cancelled', 'refused') LIMIT 1`,
-    [itemId],
+      WHERE l.plan_item_id = $1 AND p.status <> ALL ($2) LIMIT 1`,
+    [itemId, ENDED_UNBOUGHT],
   );
   if (used.rows.length > 0) {
     refuse('plan.item_in_use', 409, `item ${itemId} is in a procurement; cancel that first`);

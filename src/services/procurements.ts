@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import type { WorkingCalendar } from '../domain/calendar.js';
 import { UppError } from '../domain/errors.js';
 import { mrpAmount, parseAmount } from '../domain/money.js';
-import { isOpenForOffers, methodOf } from '../domain/procurement-methods.js';
+import { ENDED_UNBOUGHT, isOpenForOffers, methodOf } from '../domain/procurement-methods.js';
 import type {
   MethodCode,
   ProcurementMethod,
@@ -83,8 +83,6 @@ interface PlanItemRow {
   in_use: boolean;
 }
 
-const CLOSED_STATUSES = ['cancelled', 'refused'];
-
 function refuse(code: string, status: number, message: string): never {
   throw new UppError(code, status, message);
 }
@@ -105,7 +103,7 @@ async function planItems(tx: Queryable, ids: readonly string[]): Promise<Map<str
                      WHERE l.plan_item_id = i.id AND r.status <> ALL ($2)) AS in_use
        FROM plan_item i JOIN plan p ON p.id = i.plan_id
       WHERE i.id = ANY ($1::uuid[])`,
-    [ids, CLOSED_STATUSES],
+    [ids, ENDED_UNBOUGHT],
   );
   return new Map(found.rows.map((row) => [row.id, row]));
 }
@@ -146,7 +144,7 @@ async function checkCeiling(
          JOIN plan_item i ON i.id = l.plan_item_id JOIN plan n ON n.id = i.plan_id
         WHERE p.customer_participant_id = $1 AND p.method = $2 AND l.ens_tru = $3
           AND n.year = $4 AND p.status <> ALL ($5)`,
-      [customerId, method.code, item.ens_tru, item.year, CLOSED_STATUSES],
+      [customerId, method.code, item.ens_tru, item.year, ENDED_UNBOUGHT],
     );
     const sameGoods = items.filter((other) => other.ens_tru === item.ens_tru);
     const total = sameGoods.reduce(
