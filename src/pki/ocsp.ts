@@ -447,10 +447,15 @@ export function parseOcspRequest(input: Uint8Array): ParsedOcspRequest {
 function readCertId(node: BerNode): CertIdValue | undefined {
   const [algNode, nameHash, keyHashNode, serial] = node.children;
   if (!algNode || !nameHash || !keyHashNode || !serial) throw malformed('incomplete CertID');
-  const [oidNode] = algNode.children;
+  const [oidNode, parameters, ...extra] = algNode.children;
   if (!oidNode || oidNode.tag !== TAG.oid || serial.tag !== TAG.integer) {
     throw malformed('malformed CertID');
   }
+  // The CertID is echoed into the answer, so only what a DER reader accepts back may pass: the
+  // hash algorithm's parameters are absent or NULL.
+  const nullParameters =
+    parameters === undefined || (parameters.tag === 0x05 && parameters.value.length === 0);
+  if (!nullParameters || extra.length > 0) throw malformed('CertID hash parameters not NULL');
   let hash: DigestName;
   try {
     hash = digestOidName(readOid(oidNode, CODE));

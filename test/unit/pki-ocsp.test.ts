@@ -178,6 +178,20 @@ function answer(setup: Responder, request: Uint8Array, statusOf: (serial: string
   );
 }
 
+test('demo responder: a CertID whose hash parameters are not NULL is a malformed request', () => {
+  const setup = responderSetup();
+  const der = Uint8Array.from(createOcspRequest({ cert: setup.leaf, issuer: setup.ca }).der);
+  const sha1 = [0x06, 0x05, 0x2b, 0x0e, 0x03, 0x02, 0x1a, 0x05, 0x00];
+  const at = der.findIndex((_, index) => sha1.every((byte, k) => der[index + k] === byte));
+  assert.ok(at > 0, 'the request names SHA-1 with NULL parameters');
+  parseOcspRequest(der);
+  der[at + 7] = 0x21;
+  assert.throws(
+    () => parseOcspRequest(der),
+    (error: unknown) => error instanceof PkiError && error.code === 'ocsp.malformed',
+  );
+});
+
 test('demo responder: request with nonce, echoed nonce, good and revoked statuses', () => {
   const setup = responderSetup();
   const request = createOcspRequest({ cert: setup.leaf, issuer: setup.ca, nonce: true });
