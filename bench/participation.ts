@@ -1,5 +1,5 @@
 // Participation benchmark, part (a) the deadline rush: 1,000 suppliers send 10,000 signed sealed
-// price offers to 10 tenders in the last 60 s before their deadline; part (b) awaits the auction.
+// price offers to 10 tenders in the last 60 s before their deadline; part (b) is bench/auction.ts.
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
@@ -22,10 +22,12 @@ import { privateKeyFromPkcs8, privateKeyToPkcs8 } from '../src/pki/keys.js';
 import type { PrivateKey } from '../src/pki/keys.js';
 import { deposit } from '../src/services/wallet.js';
 import { openPostgres } from '../src/store/postgres.js';
+import { benchAuction } from './auction.js';
 import { median, percentile } from './machine.js';
 import { freePort, stop, waitReady, withSearchPath } from './processes.js';
 
-const DATABASE_URL = process.env.UPP_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+export const DATABASE_URL =
+  process.env.UPP_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const SUPPLIERS = Number(process.env.UPP_BENCH_SUPPLIERS ?? 1_000);
 const PROCUREMENTS = 10;
 const OFFERS = SUPPLIERS * PROCUREMENTS;
@@ -39,7 +41,7 @@ const SELF = fileURLToPath(import.meta.url);
 const CHRONOGRAPH_MS = 200;
 /** 4,500,000.00 tenge per lot; 1% of each is held, so ten offers hold 450,000.00 tenge. */
 const FUNDS_TIYN = 60_000_000n;
-const LOT_ITEM = {
+export const LOT_ITEM = {
   ensTru: '262011.000.000001',
   names: { kk: 'Портативті компьютер', ru: 'Компьютер портативный (ноутбук)', en: 'Laptop' },
   unit: '796',
@@ -56,20 +58,20 @@ const round = (value: number, places = 1) => Math.round(value * 10 ** places) / 
 
 // ---- keys and signatures, shared by the main thread and the signing workers ----
 
-interface KeyMaterial {
+export interface KeyMaterial {
   alg: DemoAlgorithm;
   certificate: Uint8Array;
   privateKey: Uint8Array;
 }
 
-interface Key {
+export interface Key {
   alg: DemoAlgorithm;
   certificate: Certificate;
   privateKey: PrivateKey;
   chain: Certificate[];
 }
 
-function keyFrom(ca: DemoCa, material: KeyMaterial): Key {
+export function keyFrom(ca: DemoCa, material: KeyMaterial): Key {
   return {
     alg: material.alg,
     certificate: parseCertificate(material.certificate),
@@ -79,7 +81,7 @@ function keyFrom(ca: DemoCa, material: KeyMaterial): Key {
 }
 
 /** Detached CMS over the RFC 8785 form of the payload, as NCALayer or the CLI would make it. */
-function sign(key: Key, payload: Record<string, unknown>, at: Date): string {
+export function sign(key: Key, payload: Record<string, unknown>, at: Date): string {
   const cms = signCms({
     content: new TextEncoder().encode(canonicalJson(payload)),
     detached: true,
@@ -155,7 +157,7 @@ function runWorker(caDir: string): void {
 }
 
 /** Worker threads with their own copies of the demo CA; tasks go round-robin. */
-class SigningPool {
+export class SigningPool {
   readonly #workers: Worker[] = [];
   readonly #waiting = new Map<number, (answer: unknown) => void>();
   #next = 0;
@@ -202,12 +204,12 @@ if (!isMainThread && typeof workerData?.participationCa === 'string') {
 
 // ---- HTTP ----
 
-interface Answer {
+export interface Answer {
   status: number;
   body: Record<string, unknown>;
 }
 
-function call(
+export function call(
   base: string,
   agent: Agent,
   method: string,
@@ -242,7 +244,7 @@ function call(
   });
 }
 
-function expect(answer: Answer, status: number, what: string): Record<string, unknown> {
+export function expect(answer: Answer, status: number, what: string): Record<string, unknown> {
   if (answer.status !== status) {
     throw new Error(`${what}: ${answer.status} ${JSON.stringify(answer.body)}`);
   }
@@ -250,7 +252,7 @@ function expect(answer: Answer, status: number, what: string): Record<string, un
 }
 
 /** Runs `work` over `items` with at most `limit` in flight. */
-async function inParallel<T, R>(
+export async function inParallel<T, R>(
   items: readonly T[],
   limit: number,
   work: (item: T, index: number) => Promise<R>,
@@ -270,7 +272,7 @@ async function inParallel<T, R>(
 
 // ---- the server in a child process ----
 
-interface Server {
+export interface Server {
   base: string;
   child: ChildProcess;
   /** The node's error log lines (pino level 50 and above), counted by message. */
@@ -304,11 +306,12 @@ function countErrors(child: ChildProcess): Map<string, number> {
 }
 
 /** The same start as `upp serve` (startServer), with the clock shifted by `offsetMs`. */
-async function startNode(
+export async function startNode(
   schema: string,
   dataDir: string,
   publicUrl: string,
   offsetMs: number,
+  extraEnv: Record<string, string> = {},
 ): Promise<Server> {
   const port = await freePort();
   // UPP_BENCH_PROFILE_DIR: each node writes a CPU profile there, to see where an offer's time goes.
@@ -330,6 +333,7 @@ async function startNode(
       UPP_CHRONOGRAPH_INTERVAL_MS: String(CHRONOGRAPH_MS),
       UPP_BENCH_CLOCK_OFFSET_MS: String(offsetMs),
       LOG_LEVEL: 'warn',
+      ...extraEnv,
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -355,7 +359,7 @@ async function serveShifted(): Promise<void> {
 
 let serial = 0;
 
-function withCheckDigit(prefix: string): string {
+export function withCheckDigit(prefix: string): string {
   for (;;) {
     serial += 1;
     const first11 = prefix + String(serial).padStart(11 - prefix.length, '0');
@@ -364,7 +368,7 @@ function withCheckDigit(prefix: string): string {
   }
 }
 
-interface Company {
+export interface Company {
   bin: string;
   iin: string;
   sign: Key;
@@ -389,12 +393,12 @@ function registration(bin: string, nonce: string, roles: string[]) {
   };
 }
 
-async function nonce(base: string, agent: Agent): Promise<string> {
+export async function nonce(base: string, agent: Agent): Promise<string> {
   return expect(await call(base, agent, 'POST', '/api/v1/auth/nonce'), 200, 'nonce')
     .nonce as string;
 }
 
-async function logIn(base: string, agent: Agent, key: Key, at: Date): Promise<string> {
+export async function logIn(base: string, agent: Agent, key: Key, at: Date): Promise<string> {
   const challenge = expect(
     await call(base, agent, 'POST', '/api/v1/auth/challenge'),
     200,
@@ -408,7 +412,7 @@ async function logIn(base: string, agent: Agent, key: Key, at: Date): Promise<st
   return expect(answer, 200, 'login').token as string;
 }
 
-async function register(
+export async function register(
   base: string,
   agent: Agent,
   keys: { sign: Key; auth: Key; bin: string; iin: string },
@@ -424,7 +428,11 @@ async function register(
 }
 
 /** Adds what the workers issued to the server's demo CA records, so OCSP answers "good". */
-function recordIssued(caDir: string, certificates: readonly Certificate[], alg: DemoAlgorithm[]) {
+export function recordIssued(
+  caDir: string,
+  certificates: readonly Certificate[],
+  alg: DemoAlgorithm[],
+) {
   const path = join(caDir, 'issued.json');
   const issued = JSON.parse(readFileSync(path, 'utf8')) as IssuedRecord[];
   const now = new Date().toISOString();
@@ -451,25 +459,26 @@ interface Setup {
 }
 
 /** Keys from the workers, companies registered over HTTP as their keys arrive. */
-async function registerSuppliers(
+export async function registerSuppliers(
   base: string,
   agent: Agent,
   ca: DemoCa,
   pool: SigningPool,
   timing: { issue: number },
+  count = SUPPLIERS,
 ): Promise<{ suppliers: Company[]; keyMaterial: KeyMaterial[] }> {
-  const orders = Array.from({ length: SUPPLIERS }, (_, index) => ({
+  const orders = Array.from({ length: count }, (_, index) => ({
     alg: (index % 2 === 0 ? 'gost2015' : 'rsa') as DemoAlgorithm,
     bin: withCheckDigit('2103400'),
     iin: withCheckDigit('8704123'),
   }));
   const started = performance.now();
   const batch = 20;
-  const batches = Array.from({ length: Math.ceil(SUPPLIERS / batch) }, (_, index) =>
+  const batches = Array.from({ length: Math.ceil(count / batch) }, (_, index) =>
     orders.slice(index * batch, (index + 1) * batch),
   );
   const suppliers: Company[] = [];
-  const keyMaterial: KeyMaterial[] = new Array<KeyMaterial>(SUPPLIERS);
+  const keyMaterial: KeyMaterial[] = new Array<KeyMaterial>(count);
   const registrations: Promise<void>[] = [];
   await inParallel(batches, pool.size, async (group, groupIndex) => {
     const issued = await pool.run<KeyMaterial[]>({
@@ -576,7 +585,7 @@ async function publishTenders(
   return { procurements, deadline: new Date(deadline!) };
 }
 
-async function fund(schema: string, suppliers: readonly Company[]): Promise<void> {
+export async function fund(schema: string, suppliers: readonly Company[]): Promise<void> {
   const db = await openPostgres({ url: DATABASE_URL, schema, poolSize: 8 });
   try {
     await inParallel(suppliers, 8, (supplier) =>
@@ -595,6 +604,36 @@ async function fund(schema: string, suppliers: readonly Company[]): Promise<void
   }
 }
 
+/** A customer company with GOST keys from the workers, registered and logged in now. */
+export async function registerCustomer(
+  base: string,
+  agent: Agent,
+  ca: DemoCa,
+  pool: SigningPool,
+): Promise<Company> {
+  const bin = withCheckDigit('1905400');
+  const iin = withCheckDigit('7505123');
+  const customerKeys = await pool.run<KeyMaterial[]>({
+    kind: 'issue',
+    orders: (['sign', 'auth'] as const).map((purpose) => ({
+      alg: 'gost2015' as const,
+      purpose,
+      bin,
+      iin,
+    })),
+  });
+  const [customerSign, customerAuth] = customerKeys.map((material) => keyFrom(ca, material));
+  recordIssued(
+    ca.dir,
+    [customerSign!.certificate, customerAuth!.certificate],
+    ['gost2015', 'gost2015'],
+  );
+  const keys = { sign: customerSign!, auth: customerAuth!, bin, iin };
+  const customer = await register(base, agent, keys, ['customer']);
+  customer.token = await logIn(base, agent, customer.auth, new Date());
+  return customer;
+}
+
 async function setUp(
   schema: string,
   dataDir: string,
@@ -606,35 +645,7 @@ async function setUp(
   const timing = { issue: 0, register: 0, publish: 0, fund: 0 };
   try {
     let started = performance.now();
-    const bin = withCheckDigit('1905400');
-    const iin = withCheckDigit('7505123');
-    const customerKeys = await pool.run<KeyMaterial[]>({
-      kind: 'issue',
-      orders: (['sign', 'auth'] as const).map((purpose) => ({
-        alg: 'gost2015' as const,
-        purpose,
-        bin,
-        iin,
-      })),
-    });
-    const [customerSign, customerAuth] = customerKeys.map((material) => keyFrom(ca, material));
-    recordIssued(
-      ca.dir,
-      [customerSign!.certificate, customerAuth!.certificate],
-      ['gost2015', 'gost2015'],
-    );
-    const customer = await register(
-      server.base,
-      agent,
-      {
-        sign: customerSign!,
-        auth: customerAuth!,
-        bin,
-        iin,
-      },
-      ['customer'],
-    );
-    customer.token = await logIn(server.base, agent, customer.auth, new Date());
+    const customer = await registerCustomer(server.base, agent, ca, pool);
     const tenders = await publishTenders(server.base, agent, customer);
     timing.publish = (performance.now() - started) / 1000;
 
@@ -983,7 +994,7 @@ function summarise(outcomes: readonly Outcome[], deadline: number) {
   };
 }
 
-async function createSchema(schema: string, create: boolean): Promise<void> {
+export async function createSchema(schema: string, create: boolean): Promise<void> {
   const client = new pg.Client({ connectionString: DATABASE_URL });
   await client.connect();
   try {
@@ -993,17 +1004,7 @@ async function createSchema(schema: string, create: boolean): Promise<void> {
   }
 }
 
-function auctionSection() {
-  const built = existsSync(new URL('../src/services/auctions.ts', import.meta.url));
-  return {
-    status: 'not measured yet',
-    reason: built
-      ? 'src/services/auctions.ts exists now, but this benchmark does not drive auctions yet'
-      : 'the auction (src/services/auctions.ts) is not built yet',
-  };
-}
-
-export async function benchParticipation() {
+async function deadlineRush() {
   const schema = `bench_participation_${randomBytes(4).toString('hex')}`;
   const dataDir = mkdtempSync(join(tmpdir(), 'upp-bench-participation-'));
   const copies = Array.from({ length: WORKERS }, (_, index) => join(dataDir, `worker-ca-${index}`));
@@ -1100,7 +1101,6 @@ export async function benchParticipation() {
           figures.acceptedAfterDeadline === 0 && opening.storedAfterDeadline === 0,
         noneMissingAfterOpening: opening.missingAfterOpening === 0,
       },
-      auction: auctionSection(),
     };
   } finally {
     for (const server of servers) await stop(server.child);
@@ -1108,6 +1108,31 @@ export async function benchParticipation() {
     await createSchema(schema, false).catch((error: unknown) => console.error(error));
     rmSync(dataDir, { recursive: true, force: true });
   }
+}
+
+const RESULTS = new URL('./results/participation.json', import.meta.url);
+
+/**
+ * The figures recorded before, without the fields bench/run.ts writes, so that a part run alone
+ * keeps the other part's figures with the command, time and machine they were measured with.
+ */
+function recorded(): Record<string, unknown> {
+  if (!existsSync(RESULTS)) return {};
+  const figures = JSON.parse(readFileSync(RESULTS, 'utf8')) as Record<string, unknown>;
+  delete figures.benchmark;
+  return figures;
+}
+
+/** UPP_BENCH_PART: a (the deadline rush), b (the auction) or all (the default). */
+export async function benchParticipation() {
+  const part = process.env.UPP_BENCH_PART ?? 'all';
+  if (part !== 'a' && part !== 'b' && part !== 'all') {
+    throw new Error(`UPP_BENCH_PART is a, b or all, not ${part}`);
+  }
+  const before = recorded();
+  const rush = part === 'b' ? before : await deadlineRush();
+  const auction = part === 'a' ? before.auction : await benchAuction();
+  return { ...rush, auction };
 }
 
 if (process.argv[2] === 'serve' && import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
