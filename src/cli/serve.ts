@@ -11,6 +11,7 @@ import { buildApp } from '../http/app.js';
 import { startChronograph } from '../jobs/chronograph.js';
 import type { AppOptions } from '../http/app.js';
 import { loadWorkingCalendar } from '../services/calendar.js';
+import { LotIndex } from '../services/lot-index.js';
 import { seedDemoPlatform, seedsDemoData } from '../services/demo-seed.js';
 import { createPlatformPki, pkiSettingsFromEnv } from '../services/pki.js';
 import { WrappingKey } from '../services/sealing.js';
@@ -43,8 +44,14 @@ export async function startServer(
     const demo = seedsDemoData(config, db.driver)
       ? await seedDemoPlatform(db, { now: clock.now(), calendar, ocidPrefix: config.ocdsPrefix })
       : undefined;
-    const app = await buildApp({ config, db, clock, pki, calendar, sealing }, options);
+    const lotIndex =
+      config.searchIndex === 'memory'
+        ? new LotIndex(db, { staleMs: config.searchIndexStaleMs })
+        : undefined;
+    const app = await buildApp({ config, db, clock, pki, calendar, sealing, lotIndex }, options);
+    app.addHook('onClose', async () => lotIndex?.stop());
     const url = await app.listen({ host: config.host, port: config.port });
+    lotIndex?.start(app.log);
     const chronograph =
       config.chronographIntervalMs === 0
         ? undefined

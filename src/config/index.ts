@@ -32,6 +32,8 @@ export interface Config {
   auctionStepBasisPoints: number;
   auctionMinutes: number;
   auctionExtensionMinutes: number;
+  searchIndex: 'memory' | 'database';
+  searchIndexStaleMs: number;
 }
 
 export class ConfigError extends Error {
@@ -291,6 +293,20 @@ export const VARIABLES = {
     fallback: undefined,
     parse: nonEmpty,
     description: 'the 32-byte key that wraps procurement keys (default UPP_DATA_DIR/keys/...)',
+  },
+  searchIndex: {
+    name: 'UPP_SEARCH_INDEX',
+    accepts: 'memory or database',
+    fallback: 'memory',
+    parse: oneOf(['memory', 'database'] as const),
+    description: 'memory: each node answers lot searches from its own index of the public lots',
+  },
+  searchIndexStaleMs: {
+    name: 'UPP_SEARCH_INDEX_STALE_MS',
+    accepts: 'an integer from 0 to 60000',
+    fallback: 250,
+    parse: integer(0, 60_000),
+    description: 'the longest a lot search may answer before the index reads newer changes',
   },
   auctionStepBasisPoints: {
     name: 'UPP_AUCTION_STEP_BP',

@@ -17,6 +17,7 @@ import { registerMetrics } from './metrics.js';
 import { handleError, problemSchema, sendProblem } from './problem.js';
 import type { PlatformPki } from '../services/pki.js';
 import type { WrappingKey } from '../services/sealing.js';
+import type { LotIndex } from '../services/lot-index.js';
 import { applicationRoutes } from './routes/applications.js';
 import { auctionRoutes } from './routes/auctions.js';
 import { auditRoutes } from './routes/audit.js';
@@ -42,6 +43,8 @@ export interface AppContext {
   calendar: WorkingCalendar;
   /** The platform key that wraps each procurement's key for sealed offers. */
   sealing: WrappingKey;
+  /** This node's in-memory index of the public lots; without it searches go to the database. */
+  lotIndex?: LotIndex;
 }
 
 declare module 'fastify' {

@@ -90,7 +90,7 @@ const POSITION_AT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** The SQL that writes a timestamptz column as a position instant. */
-const positionOf = (column: string) =>
+export const positionOf = (column: string) =>
   `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
 
 export function encodeCursor(position: Position): string {
@@ -192,18 +192,8 @@ function checkRange(
   }
 }
 
-/**
- * The conditions of a search over the one table aliased `t` (lot or procurement: both carry the
- * same filter columns). `ensTru` is the lot's own column, or any of the procurement's lots.
- */
-function searchConditions(
-  filters: SearchFilters,
-  position: Position | undefined,
-  params: Parameters,
-  ensTruOf: (prefix: string) => string,
-  textMatch: (q: string) => string = (q) =>
-    `t.search @@ (websearch_to_tsquery('russian', ${q}) || websearch_to_tsquery('simple', ${q}))`,
-): string[] {
+/** The amount and instant filters, checked; a wrong one is refused with `search.bad_filter`. */
+export function checkFilters(filters: SearchFilters) {
   const amountMin = amountFilter('amountMin', filters.amountMin);
   const amountMax = amountFilter('amountMax', filters.amountMax);
   checkRange('amountMin, amountMax', amountMin, amountMax);
@@ -217,7 +207,22 @@ function searchConditions(
     checkInstant('offersEndTo', filters.offersEndTo),
   ] as const;
   checkRange('offersEndFrom, offersEndTo', ...offersEnd);
+  return { amountMin, amountMax, published, offersEnd };
+}
 
+/**
+ * The conditions of a search over the one table aliased `t` (lot or procurement: both carry the
+ * same filter columns). `ensTru` is the lot's own column, or any of the procurement's lots.
+ */
+function searchConditions(
+  filters: SearchFilters,
+  position: Position | undefined,
+  params: Parameters,
+  ensTruOf: (prefix: string) => string,
+  textMatch: (q: string) => string = (q) =>
+    `t.search @@ (websearch_to_tsquery('russian', ${q}) || websearch_to_tsquery('simple', ${q}))`,
+): string[] {
+  const { amountMin, amountMax } = checkFilters(filters);
   const where = ['t.published_at IS NOT NULL', "t.status <> 'draft'"];
   if (filters.q !== undefined) where.push(textMatch(params.add(filters.q)));
   const equal: [string, string | undefined][] = [
@@ -281,7 +286,7 @@ function pageOf<R extends { cursor_at: string; id: string }, T>(
 
 // Lots.
 
-interface LotRow {
+export interface LotRow {
   id: string;
   procurement_id: string;
   procurement_number: string;
@@ -327,11 +332,11 @@ export interface PublicLot {
   offersEndAt: string | null;
 }
 
-const LOT_COLUMNS = `t.id, t.procurement_id, t.number, t.title_kk, t.title_ru, t.title_en,
+export const LOT_COLUMNS = `t.id, t.procurement_id, t.number, t.title_kk, t.title_ru, t.title_en,
   t.ens_tru, t.unit, t.quantity, t.unit_price, t.amount, t.kato, t.delivery_place, t.method,
   t.status, t.regime, t.customer_bin, t.published_at, t.offers_end_at`;
 
-function lotView(lang: Language, row: LotRow): PublicLot {
+export function lotView(lang: Language, row: LotRow): PublicLot {
   const titles = { kk: row.title_kk, ru: row.title_ru, en: row.title_en };
   return {
     id: row.id,
@@ -360,12 +365,12 @@ function lotView(lang: Language, row: LotRow): PublicLot {
 const WINDOW_ROWS = 1000;
 
 /** The lookup tokens of the equality filters (see the lot table's `lookup` column). */
-function facetQuery(filters: SearchFilters): string | undefined {
+export function facetTokens(filters: SearchFilters): string[] {
   const token = (prefix: string, value: string | undefined) =>
     value === undefined ? [] : [`${prefix}${value.replace(/[^0-9a-z]/g, '')}`];
   const ensDigits = filters.ensTru?.replace(/\D/g, '');
   const ensLength = [15, 6, 4, 2].find((length) => (ensDigits?.length ?? 0) >= length);
-  const tokens = [
+  return [
     ...token('zm', filters.method),
     ...token('zg', filters.regime),
     ...token('zs', filters.status),
@@ -373,6 +378,10 @@ function facetQuery(filters: SearchFilters): string | undefined {
     ...token('zc', filters.customerBin),
     ...(ensLength === undefined ? [] : token('ze', ensDigits!.slice(0, ensLength))),
   ];
+}
+
+function facetQuery(filters: SearchFilters): string | undefined {
+  const tokens = facetTokens(filters);
   return tokens.length === 0 ? undefined : tokens.join(' & ');
 }
 

@@ -196,7 +196,10 @@ export async function publicRoutes(app: FastifyInstance): Promise<void> {
     },
     async (request) => {
       const query = request.query as SearchFilters & Paged;
-      return searchLots(app.ctx.db, languageOf(request), query, pageIn(query));
+      const lang = languageOf(request);
+      const paged = pageIn(query);
+      const indexed = await app.ctx.lotIndex?.search(lang, query, paged);
+      return indexed ?? searchLots(app.ctx.db, lang, query, paged);
     },
   );
 

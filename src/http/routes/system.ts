@@ -50,6 +50,14 @@ export const systemRoutes: FastifyPluginAsync<{ metrics: Registry }> = async (ap
               status: { type: 'string', const: 'ready' },
               migration: { type: 'integer' },
               driver: { type: 'string', enum: ['pglite', 'pg'] },
+              searchIndex: {
+                type: 'object',
+                description: 'the lot search index of this node (off: searches go to the database)',
+                properties: {
+                  state: { type: 'string', enum: ['off', 'idle', 'building', 'ready', 'stopped'] },
+                  lots: { type: 'integer' },
+                },
+              },
             },
           },
           503: { $ref: 'problem#' },
@@ -65,7 +73,12 @@ export const systemRoutes: FastifyPluginAsync<{ metrics: Registry }> = async (ap
         const detail = `migration ${version} of ${latestMigration} is applied`;
         return sendProblem(request, reply, 503, 'service.migrations_pending', detail);
       }
-      return { status: 'ready' as const, migration: version, driver: app.ctx.db.driver };
+      return {
+        status: 'ready' as const,
+        migration: version,
+        driver: app.ctx.db.driver,
+        searchIndex: app.ctx.lotIndex?.status ?? { state: 'off', lots: 0 },
+      };
     },
   );
 

@@ -1,0 +1,627 @@
+// Each node's own search index of the public lots, in memory: for every lookup token (a word of a
+// title or a filter value, as in the lot table's `lookup` column) the lots that carry it, newest
+// first. A search walks the shortest list that every match must be on and checks the rest per
+// lot, so it costs microseconds where the database would intersect large index scans. The index
+// is built from the lot table at start and follows the OCDS releases, which every public change
+// of a lot writes: it reads the releases its last snapshot could not see, so it misses none.
+// Answers are the database search's, row for row; a query it cannot answer exactly (a phrase, a
+// prefix) or an index still being built is left to the database.
+import type { Database } from '../store/database.js';
+import {
+  LOT_COLUMNS,
+  checkFilters,
+  decodeCursor,
+  encodeCursor,
+  facetTokens,
+  lotView,
+  positionOf,
+} from './public-viewing.js';
+import type {
+  Language,
+  LotRow,
+  Page,
+  PageOf,
+  Position,
+  PublicLot,
+  SearchFilters,
+} from './public-viewing.js';
+import { mapLexemes, matches, parseTextQuery } from './text-query.js';
+import type { TextQuery } from './text-query.js';
+
+/** Lots read per statement while the index is built. */
+const LOAD_BATCH = 20_000;
+/** Rows of lots kept for answers; the newest lots are the ones most searches show. */
+const ROW_CACHE = 20_000;
+/** Parsed text queries kept; visitors repeat the same words. */
+const QUERY_CACHE = 10_000;
+/** How often the index reads new changes when no search asks it to. */
+const BACKGROUND_SYNC_MS = 5_000;
+const SEPARATOR = '\u001f';
+const PUBLIC = "t.published_at IS NOT NULL AND t.status <> 'draft'";
+const INDEX_COLUMNS = `t.id::text AS id, t.procurement_id::text AS procurement_id,
+  (extract(epoch FROM t.published_at) * 1000000)::float8 AS published,
+  (extract(epoch FROM t.offers_end_at) * 1000000)::float8 AS offers_end,
+  t.amount::float8 AS amount, t.ens_tru,
+  array_to_string(tsvector_to_array(t.lookup), chr(31)) AS tokens`;
+
+interface IndexRow {
+  id: string;
+  procurement_id: string;
+  published: number;
+  offers_end: number | null;
+  amount: number;
+  ens_tru: string;
+  tokens: string;
+}
+
+/** A growable list of lot slots in (published_at, id) order, oldest first. */
+class SlotList {
+  data = new Int32Array(4);
+  length = 0;
+
+  private room(): void {
+    if (this.length < this.data.length) return;
+    const grown = new Int32Array(this.data.length * 2);
+    grown.set(this.data);
+    this.data = grown;
+  }
+
+  push(slot: number): void {
+    this.room();
+    this.data[this.length] = slot;
+    this.length += 1;
+  }
+
+  insert(at: number, slot: number): void {
+    this.room();
+    this.data.copyWithin(at + 1, at, this.length);
+    this.data[at] = slot;
+    this.length += 1;
+  }
+
+  remove(at: number): void {
+    this.data.copyWithin(at, at + 1, this.length);
+    this.length -= 1;
+  }
+}
+
+/** A Float64Array twice as long, with the old values. */
+function grownFloats(from: Float64Array, length: number): Float64Array<ArrayBuffer> {
+  const grown = new Float64Array(length);
+  grown.set(from);
+  return grown;
+}
+
+function grownInts(from: Int32Array, length: number): Int32Array<ArrayBuffer> {
+  const grown = new Int32Array(length);
+  grown.set(from);
+  return grown;
+}
+
+/** Microseconds since the epoch of an ISO instant with up to six decimals of a second. */
+export function instantMicros(text: string): number {
+  const below = /\.\d{3}(\d{1,3})/.exec(text)?.[1] ?? '';
+  return Date.parse(text) * 1000 + Number(below.padEnd(3, '0'));
+}
+
+function positionMicros(position: Position): number {
+  return instantMicros(position.at);
+}
+
+/** What a search asks of each lot, checked and with its tokens numbered. */
+interface Plan {
+  tokens: number[];
+  text: TextQuery<number> | undefined;
+  ensTru: string | undefined;
+  amountMin: number;
+  amountMax: number;
+  publishedFrom: number;
+  publishedTo: number;
+  offersEndFrom: number | undefined;
+  offersEndTo: number | undefined;
+}
+
+export interface LotIndexOptions {
+  /** The longest a search may be answered before the index reads newer changes (0: never). */
+  staleMs: number;
+}
+
+interface IndexLog {
+  info(details: object, message: string): void;
+  warn(details: object, message: string): void;
+}
+
+export class LotIndex {
+  private readonly db: Database;
+  private readonly options: LotIndexOptions;
+  private state: 'idle' | 'building' | 'ready' | 'stopped' = 'idle';
+  /** The snapshot (pg_snapshot text) whose committed changes the index holds. */
+  private snapshot = '';
+  private syncStartedAt = -Infinity;
+  private running: Promise<void> | undefined;
+  private queued: Promise<void> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private applied = 0;
+
+  private size = 0;
+  private published = new Float64Array(1024);
+  private offersEnd = new Float64Array(1024);
+  private amount = new Float64Array(1024);
+  private tokenStart = new Int32Array(1024);
+  private tokenCount = new Int32Array(1024);
+  private readonly ids: string[] = [];
+  private readonly ens: string[] = [];
+  private readonly procurementOf: string[] = [];
+  private readonly free: number[] = [];
+  private readonly slotOf = new Map<string, number>();
+  private readonly lotsOf = new Map<string, number[]>();
+  private pool = new Int32Array(1 << 16);
+  private poolUsed = 0;
+  private poolLive = 0;
+  private readonly dictionary = new Map<string, number>();
+  private readonly postings: SlotList[] = [];
+  private all = new SlotList();
+  private readonly rows = new Map<string, LotRow>();
+  private readonly queries = new Map<string, TextQuery | null>();
+
+  constructor(db: Database, options: LotIndexOptions) {
+    this.db = db;
+    this.options = options;
+  }
+
+  /** Builds the index in the background and keeps it following; searches use it once built. */
+  start(log?: IndexLog): void {
+    if (this.state !== 'idle') return;
+    this.state = 'building';
+    const started = performance.now();
+    this.build()
+      .then(() => {
+        if (this.state === 'stopped') return;
+        this.state = 'ready';
+        log?.info(
+          { event: 'search_index.ready', lots: this.all.length, ms: performance.now() - started },
+          'search_index.ready',
+        );
+        this.timer = setInterval(() => {
+          this.sync().catch((error: unknown) =>
+            log?.warn({ event: 'search_index.sync_failed', error }, 'sync failed'),
+          );
+        }, BACKGROUND_SYNC_MS);
+        this.timer.unref();
+      })
+      .catch((error: unknown) => {
+        if (this.state === 'stopped') return;
+        this.state = 'idle';
+        log?.warn({ event: 'search_index.build_failed', error }, 'build failed');
+      });
+  }
+
+  async stop(): Promise<void> {
+    this.state = 'stopped';
+    clearInterval(this.timer);
+    await this.running?.catch(() => undefined);
+  }
+
+  get status(): { state: string; lots: number } {
+    return { state: this.state, lots: this.all.length };
+  }
+
+  /** Builds the index now and waits for it (tests, and the start of a node that must have it). */
+  async ready(): Promise<void> {
+    if (this.state !== 'idle') throw new Error('the index is already started');
+    this.state = 'building';
+    await this.build();
+    this.state = 'ready';
+  }
+
+  /**
+   * The page the database search would give, or undefined when the index is not built yet or
+   * cannot answer the query exactly (the caller asks the database then).
+   */
+  async search(
+    lang: Language,
+    filters: SearchFilters,
+    page: Page,
+  ): Promise<PageOf<PublicLot> | undefined> {
+    if (this.state !== 'ready') return undefined;
+    const position = decodeCursor(page.cursor);
+    const checked = checkFilters(filters);
+    const text = filters.q === undefined ? undefined : await this.textQuery(filters.q);
+    if (text === null) return undefined;
+    if (performance.now() - this.syncStartedAt >= this.options.staleMs) await this.sync();
+    const amount = (value: bigint | undefined, otherwise: number) =>
+      value === undefined ? otherwise : Number(value);
+    const instant = (text: string | undefined, otherwise: number) =>
+      text === undefined ? otherwise : instantMicros(text);
+    const plan: Plan = {
+      tokens: facetTokens(filters).map((token) => this.dictionary.get(token) ?? -1),
+      text: text === undefined ? undefined : mapLexemes(text, (l) => this.dictionary.get(l) ?? -1),
+      ensTru: filters.ensTru,
+      amountMin: amount(checked.amountMin, -Infinity),
+      amountMax: amount(checked.amountMax, Infinity),
+      publishedFrom: instant(filters.publishedFrom, -Infinity),
+      publishedTo: instant(filters.publishedTo, Infinity),
+      offersEndFrom:
+        filters.offersEndFrom === undefined ? undefined : instant(filters.offersEndFrom, 0),
+      offersEndTo: filters.offersEndTo === undefined ? undefined : instant(filters.offersEndTo, 0),
+    };
+    const found = this.collect(plan, position, page.limit + 1);
+    const shown = await this.rowsOf(found.slice(0, page.limit));
+    const last = shown.at(-1);
+    return {
+      items: shown.map((row) => lotView(lang, row)),
+      nextCursor:
+        found.length > page.limit && last !== undefined
+          ? encodeCursor({ at: last.cursor_at, id: last.id })
+          : null,
+    };
+  }
+
+  /**
+   * Reads the changes committed since the last read. A search that asks waits for a read that
+   * began after it asked, so it sees every change committed before it.
+   */
+  sync(): Promise<void> {
+    if (this.queued !== undefined) return this.queued;
+    const previous = this.running ?? Promise.resolve();
+    const next: Promise<void> = previous
+      .catch(() => undefined)
+      .then(() => {
+        this.queued = undefined;
+        this.running = next;
+        return this.state === 'ready' ? this.readChanges() : undefined;
+      })
+      .finally(() => {
+        if (this.running === next) this.running = undefined;
+      });
+    this.queued = next;
+    return next;
+  }
+
+  private async build(): Promise<void> {
+    const start = await this.db.query<{ snapshot: string }>(
+      'SELECT pg_current_snapshot()::text AS snapshot',
+    );
+    let after = '00000000-0000-0000-0000-000000000000';
+    for (;;) {
+      const batch = await this.db.query<IndexRow>(
+        `SELECT ${INDEX_COLUMNS} FROM lot t
+          WHERE ${PUBLIC} AND t.id > $1::uuid ORDER BY t.id LIMIT $2`,
+        [after, LOAD_BATCH],
+      );
+      for (const row of batch.rows) this.place(row, false);
+      const last = batch.rows.at(-1);
+      if (last === undefined || batch.rows.length < LOAD_BATCH) break;
+      after = last.id;
+      if (this.state === 'stopped') return;
+    }
+    this.orderLists();
+    this.snapshot = start.rows[0]!.snapshot;
+    this.syncStartedAt = -Infinity;
+  }
+
+  /** The posting lists of every lot placed so far, built in one pass in the index's order. */
+  private orderLists(): void {
+    const slots: number[] = [];
+    for (const slot of this.slotOf.values()) slots.push(slot);
+    slots.sort((a, b) => this.compare(a, b));
+    this.all = new SlotList();
+    for (const list of this.postings) list.length = 0;
+    for (const slot of slots) {
+      this.all.push(slot);
+      const end = this.tokenStart[slot]! + this.tokenCount[slot]!;
+      for (let at = this.tokenStart[slot]!; at < end; at += 1) {
+        this.postings[this.pool[at]!]!.push(slot);
+      }
+    }
+  }
+
+  private async readChanges(): Promise<void> {
+    this.syncStartedAt = performance.now();
+    const found = await this.db.query<{ snapshot: string; changed: string[] | null }>(
+      `SELECT pg_current_snapshot()::text AS snapshot,
+              (SELECT array_agg(DISTINCT r.procurement_id::text) FROM ocds_release r
+                WHERE r.tx >= pg_snapshot_xmin($1::pg_snapshot)
+                  AND NOT pg_visible_in_snapshot(r.tx, $1::pg_snapshot)) AS changed`,
+      [this.snapshot],
+    );
+    const { snapshot, changed } = found.rows[0]!;
+    if (changed !== null && changed.length > 0) await this.reload(changed);
+    this.snapshot = snapshot;
+  }
+
+  /** Reads the lots of these procurements again: placed, moved or taken out. */
+  private async reload(procurements: string[]): Promise<void> {
+    const found = await this.db.query<IndexRow>(
+      `SELECT ${INDEX_COLUMNS} FROM lot t WHERE ${PUBLIC} AND t.procurement_id = ANY($1::uuid[])`,
+      [procurements],
+    );
+    this.applied += 1;
+    const kept = new Set<number>();
+    for (const row of found.rows) kept.add(this.place(row, true));
+    for (const procurement of procurements) {
+      const slots = this.lotsOf.get(procurement) ?? [];
+      for (const slot of slots.filter((slot) => !kept.has(slot))) this.takeOut(slot);
+    }
+  }
+
+  private token(text: string): number {
+    let id = this.dictionary.get(text);
+    if (id === undefined) {
+      id = this.postings.length;
+      this.dictionary.set(text, id);
+      this.postings.push(new SlotList());
+    }
+    return id;
+  }
+
+  private newSlot(): number {
+    const reused = this.free.pop();
+    if (reused !== undefined) return reused;
+    const slot = this.size;
+    this.size += 1;
+    if (slot >= this.published.length) {
+      const length = this.published.length * 2;
+      this.published = grownFloats(this.published, length);
+      this.offersEnd = grownFloats(this.offersEnd, length);
+      this.amount = grownFloats(this.amount, length);
+      this.tokenStart = grownInts(this.tokenStart, length);
+      this.tokenCount = grownInts(this.tokenCount, length);
+    }
+    return slot;
+  }
+
+  /** Puts a lot's row into its slot (a new one for a new lot); `linked`: into the lists too. */
+  private place(row: IndexRow, linked: boolean): number {
+    const known = this.slotOf.get(row.id);
+    if (known !== undefined) this.unlink(known, linked);
+    const slot = known ?? this.newSlot();
+    if (known === undefined) {
+      this.slotOf.set(row.id, slot);
+      this.ids[slot] = row.id;
+      this.procurementOf[slot] = row.procurement_id;
+      const siblings = this.lotsOf.get(row.procurement_id);
+      if (siblings === undefined) this.lotsOf.set(row.procurement_id, [slot]);
+      else siblings.push(slot);
+    }
+    this.published[slot] = row.published;
+    this.offersEnd[slot] = row.offers_end ?? Number.NaN;
+    this.amount[slot] = row.amount;
+    this.ens[slot] = row.ens_tru;
+    const tokens = [...new Set(row.tokens.split(SEPARATOR))].map((text) => this.token(text));
+    tokens.sort((a, b) => a - b);
+    this.store(slot, tokens);
+    this.rows.delete(row.id);
+    if (linked) {
+      this.link(this.all, slot);
+      for (const token of tokens) this.link(this.postings[token]!, slot);
+    }
+    return slot;
+  }
+
+  /** Writes a lot's token numbers into the pool, compacting it when most of it is stale. */
+  private store(slot: number, tokens: number[]): void {
+    if (this.poolUsed + tokens.length > this.pool.length) {
+      const live = this.poolLive + tokens.length;
+      const length = Math.max(this.pool.length, live * 2);
+      const pool = new Int32Array(length);
+      let used = 0;
+      for (const other of this.slotOf.values()) {
+        if (other === slot) continue;
+        const start = this.tokenStart[other]!;
+        const count = this.tokenCount[other]!;
+        pool.set(this.pool.subarray(start, start + count), used);
+        this.tokenStart[other] = used;
+        used += count;
+      }
+      this.pool = pool;
+      this.poolUsed = used;
+    }
+    this.pool.set(tokens, this.poolUsed);
+    this.tokenStart[slot] = this.poolUsed;
+    this.tokenCount[slot] = tokens.length;
+    this.poolUsed += tokens.length;
+    this.poolLive += tokens.length;
+  }
+
+  /** Takes a lot out of its lists (before its sort key or tokens change). */
+  private unlink(slot: number, linked: boolean): void {
+    const start = this.tokenStart[slot]!;
+    const count = this.tokenCount[slot]!;
+    if (linked) {
+      this.unlinkFrom(this.all, slot);
+      for (let at = start; at < start + count; at += 1) {
+        this.unlinkFrom(this.postings[this.pool[at]!]!, slot);
+      }
+    }
+    this.poolLive -= count;
+    this.tokenCount[slot] = 0;
+  }
+
+  private takeOut(slot: number): void {
+    this.unlink(slot, true);
+    const id = this.ids[slot]!;
+    const procurement = this.procurementOf[slot]!;
+    this.slotOf.delete(id);
+    this.rows.delete(id);
+    const siblings = (this.lotsOf.get(procurement) ?? []).filter((other) => other !== slot);
+    if (siblings.length === 0) this.lotsOf.delete(procurement);
+    else this.lotsOf.set(procurement, siblings);
+    this.free.push(slot);
+  }
+
+  /** The index's order: published_at, then id, as the database orders them. */
+  private compare(a: number, b: number): number {
+    const by = this.published[a]! - this.published[b]!;
+    if (by !== 0) return by;
+    const left = this.ids[a]!;
+    const right = this.ids[b]!;
+    return left < right ? -1 : left > right ? 1 : 0;
+  }
+
+  /** The first place in `list` whose lot is not before (micros, id). */
+  private lowerBound(list: SlotList, micros: number, id: string): number {
+    let low = 0;
+    let high = list.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      const slot = list.data[middle]!;
+      const at = this.published[slot]!;
+      if (at < micros || (at === micros && this.ids[slot]! < id)) low = middle + 1;
+      else high = middle;
+    }
+    return low;
+  }
+
+  private link(list: SlotList, slot: number): void {
+    const last = list.length === 0 ? undefined : list.data[list.length - 1]!;
+    if (last === undefined || this.compare(last, slot) < 0) {
+      list.push(slot);
+      return;
+    }
+    list.insert(this.lowerBound(list, this.published[slot]!, this.ids[slot]!), slot);
+  }
+
+  private unlinkFrom(list: SlotList, slot: number): void {
+    const at = this.lowerBound(list, this.published[slot]!, this.ids[slot]!);
+    if (list.data[at] === slot && at < list.length) list.remove(at);
+  }
+
+  private has(slot: number, token: number): boolean {
+    const start = this.tokenStart[slot]!;
+    const end = start + this.tokenCount[slot]!;
+    for (let at = start; at < end; at += 1) {
+      const value = this.pool[at]!;
+      if (value === token) return true;
+      if (value > token) return false;
+    }
+    return false;
+  }
+
+  /** The lists of which every match is on one, or undefined when the query gives none. */
+  private drivers(query: TextQuery<number>): SlotList[] | undefined {
+    switch (query.kind) {
+      case 'lexeme':
+        return [this.postings[query.lexeme] ?? new SlotList()];
+      case 'not':
+        return undefined;
+      case 'and': {
+        const options = query.parts.map((part) => this.drivers(part));
+        return shortest(options.filter((lists) => lists !== undefined));
+      }
+      case 'or': {
+        const options = query.parts.map((part) => this.drivers(part));
+        if (options.some((lists) => lists === undefined)) return undefined;
+        return options.flatMap((lists) => lists!);
+      }
+    }
+  }
+
+  private accepts(plan: Plan, slot: number): boolean {
+    for (const token of plan.tokens) if (!this.has(slot, token)) return false;
+    const amount = this.amount[slot]!;
+    if (amount < plan.amountMin || amount > plan.amountMax) return false;
+    const offersEnd = this.offersEnd[slot]!;
+    if (plan.offersEndFrom !== undefined && !(offersEnd >= plan.offersEndFrom)) return false;
+    if (plan.offersEndTo !== undefined && !(offersEnd < plan.offersEndTo)) return false;
+    if (plan.ensTru !== undefined && !this.ens[slot]!.startsWith(plan.ensTru)) return false;
+    return plan.text === undefined || matches(plan.text, (token) => this.has(slot, token));
+  }
+
+  /** The first `wanted` matching lots after `position`, newest first. */
+  private collect(plan: Plan, position: Position | undefined, wanted: number): number[] {
+    if (plan.tokens.includes(-1)) return [];
+    const options = plan.tokens.map((token) => [this.postings[token]!]);
+    const text = plan.text === undefined ? undefined : this.drivers(plan.text);
+    if (text !== undefined) options.push(text);
+    const lists = shortest(options) ?? [this.all];
+    const atMicros = position === undefined ? Infinity : positionMicros(position);
+    const heads = lists.map((list) => {
+      const below =
+        position === undefined ? list.length : this.lowerBound(list, atMicros, position.id);
+      const until =
+        plan.publishedTo === Infinity ? list.length : this.lowerBound(list, plan.publishedTo, '');
+      return Math.min(below, until) - 1;
+    });
+    const found: number[] = [];
+    let previous = -1;
+    while (found.length < wanted) {
+      let best = -1;
+      for (let at = 0; at < lists.length; at += 1) {
+        const head = heads[at]!;
+        if (head < 0) continue;
+        const slot = lists[at]!.data[head]!;
+        if (best === -1 || this.compare(slot, lists[best]!.data[heads[best]!]!) > 0) best = at;
+      }
+      if (best === -1) break;
+      const slot = lists[best]!.data[heads[best]!]!;
+      heads[best] = heads[best]! - 1;
+      if (slot === previous) continue;
+      previous = slot;
+      if (this.published[slot]! < plan.publishedFrom) break;
+      if (this.accepts(plan, slot)) found.push(slot);
+    }
+    return found;
+  }
+
+  /**
+   * The rows of these lots, from the cache or in one statement, in the same order. Rows read
+   * while a reload was applied may be older than it, so they are used once and not kept.
+   */
+  private async rowsOf(slots: number[]): Promise<LotRow[]> {
+    const ids = slots.map((slot) => this.ids[slot]!);
+    const read = new Map<string, LotRow>();
+    const missing = ids.filter((id) => !this.rows.has(id));
+    if (missing.length > 0) {
+      const applied = this.applied;
+      const found = await this.db.query<LotRow>(
+        `SELECT t.*, p.number AS procurement_number
+           FROM (SELECT ${LOT_COLUMNS}, ${positionOf('t.published_at')} AS cursor_at
+                   FROM lot t WHERE t.id = ANY($1::uuid[])) t
+           JOIN procurement p ON p.id = t.procurement_id`,
+        [missing],
+      );
+      for (const row of found.rows) read.set(row.id, row);
+      if (applied === this.applied) {
+        for (const row of found.rows) this.rows.set(row.id, row);
+        for (const id of this.rows.keys()) {
+          if (this.rows.size <= ROW_CACHE) break;
+          this.rows.delete(id);
+        }
+      }
+    }
+    return ids.flatMap((id) => {
+      const row = read.get(id) ?? this.rows.get(id);
+      return row === undefined ? [] : [row];
+    });
+  }
+
+  /** The parsed tsquery the database search would build from `q`; null if not answerable here. */
+  private async textQuery(q: string): Promise<TextQuery | null> {
+    const cached = this.queries.get(q);
+    if (cached !== undefined) return cached;
+    const found = await this.db.query<{ query: string }>(
+      `SELECT (websearch_to_tsquery('russian', $1) || websearch_to_tsquery('simple', $1))::text
+           AS query`,
+      [q],
+    );
+    const parsed = parseTextQuery(found.rows[0]!.query) ?? null;
+    if (this.queries.size >= QUERY_CACHE) this.queries.clear();
+    this.queries.set(q, parsed);
+    return parsed;
+  }
+}
+
+/** Of several alternatives, the lists with the fewest lots in all. */
+function shortest(options: SlotList[][]): SlotList[] | undefined {
+  let best: SlotList[] | undefined;
+  let bestLength = Infinity;
+  for (const lists of options) {
+    const length = lists.reduce((sum, list) => sum + list.length, 0);
+    if (length < bestLength) {
+      best = lists;
+      bestLength = length;
+    }
+  }
+  return best;
+}
