@@ -311,7 +311,6 @@ export async function startNode(
   dataDir: string,
   publicUrl: string,
   offsetMs: number,
-  extraEnv: Record<string, string> = {},
 ): Promise<Server> {
   const port = await freePort();
   // UPP_BENCH_PROFILE_DIR: each node writes a CPU profile there, to see where an offer's time goes.
@@ -333,7 +332,6 @@ export async function startNode(
       UPP_CHRONOGRAPH_INTERVAL_MS: String(CHRONOGRAPH_MS),
       UPP_BENCH_CLOCK_OFFSET_MS: String(offsetMs),
       LOG_LEVEL: 'warn',
-      ...extraEnv,
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
