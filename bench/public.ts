@@ -37,6 +37,8 @@ const SECONDS = Number(process.env.UPP_BENCH_SECONDS ?? 30);
 const BATCH = 2_500;
 const SAMPLES = 400;
 const ROUTE = '/api/v1/public/lots';
+/** memory: the node's own lot index (the default); database: every search in PostgreSQL. */
+const SEARCH_INDEX = process.env.UPP_BENCH_SEARCH_INDEX === 'database' ? 'database' : 'memory';
 const BIN = new URL('../bin/upp.js', import.meta.url).pathname;
 const SELF = fileURLToPath(import.meta.url);
 /** Astana has been UTC+5 since 2024-03-01: a constant offset is exact for the past year. */
@@ -229,6 +231,19 @@ async function hammer(base: string, paths: () => string): Promise<Load> {
   };
 }
 
+/** Seconds until the node's lot index is built, or null when searches go to the database. */
+async function waitForIndex(url: string): Promise<number | null> {
+  const started = performance.now();
+  for (;;) {
+    const ready = (await (await fetch(url)).json()) as { searchIndex?: { state: string } };
+    const state = ready.searchIndex?.state ?? 'off';
+    if (state === 'off') return null;
+    if (state === 'ready') return round((performance.now() - started) / 1000, 1);
+    if (performance.now() - started > 600_000) throw new Error(`the index is still ${state}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
 async function createSchema(schema: string, create: boolean): Promise<void> {
   const client = new pg.Client({ connectionString: DATABASE_URL });
   await client.connect();
@@ -251,7 +266,9 @@ export async function benchPublic() {
     const paths = () => searchPath(random, loaded.customerBins, now);
 
     const appPort = await freePort();
-    const app = spawn(process.execPath, [BIN, 'serve'], {
+    const profile = process.env.UPP_BENCH_PROFILE_DIR;
+    const flags = profile === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profile}`];
+    const app = spawn(process.execPath, [...flags, BIN, 'serve'], {
       env: {
         ...process.env,
         PORT: String(appPort),
@@ -262,14 +279,18 @@ export async function benchPublic() {
         UPP_RATE_LIMIT_ANON: '1000000',
         UPP_DEMO_DATA: 'off',
         LOG_LEVEL: 'warn',
+        UPP_SEARCH_INDEX: SEARCH_INDEX,
       },
       stdio: ['ignore', 'ignore', 'inherit'],
     });
     let sampled: Sampled;
     let search: Load;
+    let indexSeconds: number | null;
     try {
       const appBase = `http://127.0.0.1:${appPort}`;
       await waitReady(`${appBase}/ready`, app);
+      indexSeconds = await waitForIndex(`${appBase}/ready`);
+      console.error(`search index ready in ${indexSeconds} s`);
       sampled = await sample(appBase, paths);
       search = await hammer(appBase, paths);
     } finally {
@@ -300,7 +321,8 @@ export async function benchPublic() {
         `${loaded.lots} lots of ${loaded.procurements} demo procurements (seeded generator of ` +
         `src/services/demo-data.ts: ${CUSTOMERS} customers in 20 KATO regions, 52 ENS TRU ` +
         'goods/works/services, statuses from the schedules over the past year) in a fresh ' +
-        'schema of the local PostgreSQL server; upp serve (pg pool 16) in a child process; ' +
+        'schema of the local PostgreSQL server; upp serve (pg pool 16, lot search from the ' +
+        `${SEARCH_INDEX === 'memory' ? 'in-memory index' : 'database'}) in a child process; ` +
         `autocannon in the benchmark process, ${CONNECTIONS} connections for ${SECONDS} s each ` +
         `against GET ${ROUTE} with random q (Russian and Kazakh word forms) and filters ` +
         '(method, status, regime, customerBin, region, ensTru prefix, amountMin/Max, ' +
@@ -313,6 +335,7 @@ export async function benchPublic() {
         participants: loaded.participants,
         loadSeconds: loaded.seconds,
       },
+      searchIndex: { kind: SEARCH_INDEX, buildSeconds: indexSeconds },
       sequentialSample: {
         requests: SAMPLES,
         statuses: sampled.statuses,

@@ -37,6 +37,11 @@ const QUERY_CACHE = 10_000;
 /** How often the index reads new changes when no search asks it to. */
 const BACKGROUND_SYNC_MS = 5_000;
 const SEPARATOR = '\u001f';
+/** A token on at least one lot in this many (and on BITMAP_MIN lots) gets a bitmap. */
+const BITMAP_SHARE = 256;
+const BITMAP_MIN = 4096;
+/** Lots of the shortest list read in order before a search turns to its bitmaps. */
+const SCAN_BUDGET = 2048;
 const PUBLIC = "t.published_at IS NOT NULL AND t.status <> 'draft'";
 const INDEX_COLUMNS = `t.id::text AS id, t.procurement_id::text AS procurement_id,
   (extract(epoch FROM t.published_at) * 1000000)::float8 AS published,
@@ -124,6 +129,10 @@ interface Plan {
 export interface LotIndexOptions {
   /** The longest a search may be answered before the index reads newer changes (0: never). */
   staleMs: number;
+  /** The fewest lots a token needs for a bitmap (BITMAP_MIN unless a test asks for fewer). */
+  bitmapMin?: number;
+  /** Lots read in order before a search turns to bitmaps (SCAN_BUDGET unless a test asks). */
+  scanBudget?: number;
 }
 
 interface IndexLog {
@@ -160,6 +169,8 @@ export class LotIndex {
   private poolLive = 0;
   private readonly dictionary = new Map<string, number>();
   private readonly postings: SlotList[] = [];
+  /** A bit per slot for the tokens that many lots carry: a check in one step, not a scan. */
+  private readonly bitmaps: (Int32Array | undefined)[] = [];
   private all = new SlotList();
   private readonly rows = new Map<string, LotRow>();
   private readonly queries = new Map<string, TextQuery | null>();
@@ -314,6 +325,19 @@ export class LotIndex {
         this.postings[this.pool[at]!]!.push(slot);
       }
     }
+    this.postings.forEach((list, token) => this.mapIfCommon(token, list));
+  }
+
+  /** Gives a token a bitmap once one lot in BITMAP_SHARE carries it. */
+  private mapIfCommon(token: number, list: SlotList): void {
+    if (this.bitmaps[token] !== undefined || list.length < this.all.length / BITMAP_SHARE) return;
+    if (list.length < (this.options.bitmapMin ?? BITMAP_MIN)) return;
+    const bits = new Int32Array(this.published.length >>> 5);
+    for (let at = 0; at < list.length; at += 1) {
+      const slot = list.data[at]!;
+      bits[slot >>> 5] = bits[slot >>> 5]! | (1 << (slot & 31));
+    }
+    this.bitmaps[token] = bits;
   }
 
   private async readChanges(): Promise<void> {
@@ -367,6 +391,9 @@ export class LotIndex {
       this.amount = grownFloats(this.amount, length);
       this.tokenStart = grownInts(this.tokenStart, length);
       this.tokenCount = grownInts(this.tokenCount, length);
+      this.bitmaps.forEach((bits, token) => {
+        if (bits !== undefined) this.bitmaps[token] = grownInts(bits, length >>> 5);
+      });
     }
     return slot;
   }
@@ -394,7 +421,13 @@ export class LotIndex {
     this.rows.delete(row.id);
     if (linked) {
       this.link(this.all, slot);
-      for (const token of tokens) this.link(this.postings[token]!, slot);
+      for (const token of tokens) {
+        const list = this.postings[token]!;
+        this.link(list, slot);
+        const bits = this.bitmaps[token];
+        if (bits === undefined) this.mapIfCommon(token, list);
+        else bits[slot >>> 5] = bits[slot >>> 5]! | (1 << (slot & 31));
+      }
     }
     return slot;
   }
@@ -431,7 +464,10 @@ export class LotIndex {
     if (linked) {
       this.unlinkFrom(this.all, slot);
       for (let at = start; at < start + count; at += 1) {
-        this.unlinkFrom(this.postings[this.pool[at]!]!, slot);
+        const token = this.pool[at]!;
+        this.unlinkFrom(this.postings[token]!, slot);
+        const bits = this.bitmaps[token];
+        if (bits !== undefined) bits[slot >>> 5] = bits[slot >>> 5]! & ~(1 << (slot & 31));
       }
     }
     this.poolLive -= count;
@@ -488,6 +524,8 @@ export class LotIndex {
   }
 
   private has(slot: number, token: number): boolean {
+    const bits = this.bitmaps[token];
+    if (bits !== undefined) return (bits[slot >>> 5]! & (1 << (slot & 31))) !== 0;
     const start = this.tokenStart[slot]!;
     const end = start + this.tokenCount[slot]!;
     for (let at = start; at < end; at += 1) {
@@ -498,23 +536,41 @@ export class LotIndex {
     return false;
   }
 
-  /** The lists of which every match is on one, or undefined when the query gives none. */
-  private drivers(query: TextQuery<number>): SlotList[] | undefined {
+  /** The tokens of which every match carries one, or undefined when the query gives none. */
+  private drivers(query: TextQuery<number>): number[] | undefined {
     switch (query.kind) {
       case 'lexeme':
-        return [this.postings[query.lexeme] ?? new SlotList()];
+        return [query.lexeme];
       case 'not':
         return undefined;
       case 'and': {
         const options = query.parts.map((part) => this.drivers(part));
-        return shortest(options.filter((lists) => lists !== undefined));
+        return this.fewest(options.filter((tokens) => tokens !== undefined));
       }
       case 'or': {
         const options = query.parts.map((part) => this.drivers(part));
-        if (options.some((lists) => lists === undefined)) return undefined;
-        return options.flatMap((lists) => lists!);
+        if (options.some((tokens) => tokens === undefined)) return undefined;
+        return [...new Set(options.flatMap((tokens) => tokens!))];
       }
     }
+  }
+
+  private listOf(token: number): SlotList {
+    return this.postings[token] ?? new SlotList();
+  }
+
+  /** Of several alternatives, the tokens whose lists hold the fewest lots in all. */
+  private fewest(options: number[][]): number[] | undefined {
+    let best: number[] | undefined;
+    let bestLength = Infinity;
+    for (const tokens of options) {
+      const length = tokens.reduce((sum, token) => sum + this.listOf(token).length, 0);
+      if (length < bestLength) {
+        best = tokens;
+        bestLength = length;
+      }
+    }
+    return best;
   }
 
   private accepts(plan: Plan, slot: number): boolean {
@@ -528,13 +584,27 @@ export class LotIndex {
     return plan.text === undefined || matches(plan.text, (token) => this.has(slot, token));
   }
 
-  /** The first `wanted` matching lots after `position`, newest first. */
+  /** Whether a lot is after `position` and inside the published range. */
+  private inRange(plan: Plan, position: Position | undefined, micros: number, slot: number) {
+    const at = this.published[slot]!;
+    if (at < plan.publishedFrom || at >= plan.publishedTo) return false;
+    if (position === undefined || at < micros) return true;
+    return at === micros && this.ids[slot]! < position.id;
+  }
+
+  /**
+   * The first `wanted` matching lots after `position`, newest first. The shortest list every
+   * match is on is read newest first; when SCAN_BUDGET lots of it give too few matches, and the
+   * filters have bitmaps, the bitmaps are intersected word by word instead and the few lots left
+   * are ordered.
+   */
   private collect(plan: Plan, position: Position | undefined, wanted: number): number[] {
     if (plan.tokens.includes(-1)) return [];
-    const options = plan.tokens.map((token) => [this.postings[token]!]);
+    const options = plan.tokens.map((token) => [token]);
     const text = plan.text === undefined ? undefined : this.drivers(plan.text);
     if (text !== undefined) options.push(text);
-    const lists = shortest(options) ?? [this.all];
+    const driver = this.fewest(options);
+    const lists = driver === undefined ? [this.all] : driver.map((token) => this.listOf(token));
     const atMicros = position === undefined ? Infinity : positionMicros(position);
     const heads = lists.map((list) => {
       const below =
@@ -543,7 +613,38 @@ export class LotIndex {
         plan.publishedTo === Infinity ? list.length : this.lowerBound(list, plan.publishedTo, '');
       return Math.min(below, until) - 1;
     });
+    const all = plan.tokens.map((token) => this.bitmaps[token]);
+    const textMaps = text?.map((token) => this.bitmaps[token]);
+    const every = all.filter((bits) => bits !== undefined);
+    const some = textMaps?.every((bits) => bits !== undefined) ? (textMaps as Int32Array[]) : [];
+    const maps = every.length + (some.length > 0 ? 1 : 0);
+    const budget = maps >= 2 ? (this.options.scanBudget ?? SCAN_BUDGET) : Infinity;
+    const scanned = this.scan(plan, lists, heads, wanted, budget);
+    if (scanned !== undefined) return scanned;
+    return this.intersect(plan, position, atMicros, wanted, every, some);
+  }
+
+  /** Reads the lists newest first from `heads`; undefined when `budget` lots were not enough. */
+  private scan(
+    plan: Plan,
+    lists: SlotList[],
+    heads: number[],
+    wanted: number,
+    budget: number,
+  ): number[] | undefined {
     const found: number[] = [];
+    let read = 0;
+    if (lists.length === 1) {
+      const list = lists[0]!;
+      for (let at = heads[0]!; at >= 0 && found.length < wanted; at -= 1) {
+        if (read === budget) return undefined;
+        read += 1;
+        const slot = list.data[at]!;
+        if (this.published[slot]! < plan.publishedFrom) break;
+        if (this.accepts(plan, slot)) found.push(slot);
+      }
+      return found;
+    }
     let previous = -1;
     while (found.length < wanted) {
       let best = -1;
@@ -558,10 +659,44 @@ export class LotIndex {
       heads[best] = heads[best]! - 1;
       if (slot === previous) continue;
       previous = slot;
+      if (read === budget) return undefined;
+      read += 1;
       if (this.published[slot]! < plan.publishedFrom) break;
       if (this.accepts(plan, slot)) found.push(slot);
     }
     return found;
+  }
+
+  /** The matches among the lots set in every bitmap of `every` and in one of `some`. */
+  private intersect(
+    plan: Plan,
+    position: Position | undefined,
+    micros: number,
+    wanted: number,
+    every: Int32Array[],
+    some: Int32Array[],
+  ): number[] {
+    const words = this.published.length >>> 5;
+    const found: number[] = [];
+    for (let word = 0; word < words; word += 1) {
+      let bits = -1;
+      for (const map of every) bits &= map[word]!;
+      if (some.length > 0 && bits !== 0) {
+        let any = 0;
+        for (const map of some) any |= map[word]!;
+        bits &= any;
+      }
+      while (bits !== 0) {
+        const low = bits & -bits;
+        bits ^= low;
+        const slot = (word << 5) | (31 - Math.clz32(low));
+        if (this.inRange(plan, position, micros, slot) && this.accepts(plan, slot)) {
+          found.push(slot);
+        }
+      }
+    }
+    found.sort((a, b) => this.compare(b, a));
+    return found.slice(0, wanted);
   }
 
   /**
@@ -610,18 +745,4 @@ export class LotIndex {
     this.queries.set(q, parsed);
     return parsed;
   }
-}
-
-/** Of several alternatives, the lists with the fewest lots in all. */
-function shortest(options: SlotList[][]): SlotList[] | undefined {
-  let best: SlotList[] | undefined;
-  let bestLength = Infinity;
-  for (const lists of options) {
-    const length = lists.reduce((sum, list) => sum + list.length, 0);
-    if (length < bestLength) {
-      best = lists;
-      bestLength = length;
-    }
-  }
-  return best;
 }
