@@ -25,7 +25,7 @@ import type {
   PublicLot,
   SearchFilters,
 } from './public-viewing.js';
-import { mapLexemes, matches, parseTextQuery } from './text-query.js';
+import { mapLexemes, parseTextQuery } from './text-query.js';
 import type { TextQuery } from './text-query.js';
 
 /** Lots read per statement while the index is built. */
@@ -171,6 +171,7 @@ export class LotIndex {
   private readonly postings: SlotList[] = [];
   /** A bit per slot for the tokens that many lots carry: a check in one step, not a scan. */
   private readonly bitmaps: (Int32Array | undefined)[] = [];
+  private scratch = new Int32Array(0);
   private all = new SlotList();
   private readonly rows = new Map<string, LotRow>();
   private readonly queries = new Map<string, TextQuery | null>();
@@ -581,7 +582,22 @@ export class LotIndex {
     if (plan.offersEndFrom !== undefined && !(offersEnd >= plan.offersEndFrom)) return false;
     if (plan.offersEndTo !== undefined && !(offersEnd < plan.offersEndTo)) return false;
     if (plan.ensTru !== undefined && !this.ens[slot]!.startsWith(plan.ensTru)) return false;
-    return plan.text === undefined || matches(plan.text, (token) => this.has(slot, token));
+    return plan.text === undefined || this.matches(plan.text, slot);
+  }
+
+  private matches(query: TextQuery<number>, slot: number): boolean {
+    switch (query.kind) {
+      case 'lexeme':
+        return this.has(slot, query.lexeme);
+      case 'not':
+        return !this.matches(query.part, slot);
+      case 'and':
+        for (const part of query.parts) if (!this.matches(part, slot)) return false;
+        return true;
+      case 'or':
+        for (const part of query.parts) if (this.matches(part, slot)) return true;
+        return false;
+    }
   }
 
   /** Whether a lot is after `position` and inside the published range. */
@@ -613,15 +629,13 @@ export class LotIndex {
         plan.publishedTo === Infinity ? list.length : this.lowerBound(list, plan.publishedTo, '');
       return Math.min(below, until) - 1;
     });
-    const all = plan.tokens.map((token) => this.bitmaps[token]);
-    const textMaps = text?.map((token) => this.bitmaps[token]);
-    const every = all.filter((bits) => bits !== undefined);
-    const some = textMaps?.every((bits) => bits !== undefined) ? (textMaps as Int32Array[]) : [];
-    const maps = every.length + (some.length > 0 ? 1 : 0);
+    const every = plan.tokens.flatMap((token) => this.bitmaps[token] ?? []);
+    const union = text?.filter((token) => token >= 0);
+    const maps = every.length + (union === undefined ? 0 : 1);
     const budget = maps >= 2 ? (this.options.scanBudget ?? SCAN_BUDGET) : Infinity;
     const scanned = this.scan(plan, lists, heads, wanted, budget);
     if (scanned !== undefined) return scanned;
-    return this.intersect(plan, position, atMicros, wanted, every, some);
+    return this.intersect(plan, position, atMicros, wanted, every, union);
   }
 
   /** Reads the lists newest first from `heads`; undefined when `budget` lots were not enough. */
@@ -667,36 +681,58 @@ export class LotIndex {
     return found;
   }
 
-  /** The matches among the lots set in every bitmap of `every` and in one of `some`. */
+  /**
+   * The newest `wanted` matches among the lots set in every bitmap of `every` and carrying one
+   * of the tokens of `union` (when given), kept in order as they are found.
+   */
   private intersect(
     plan: Plan,
     position: Position | undefined,
     micros: number,
     wanted: number,
     every: Int32Array[],
-    some: Int32Array[],
+    union: number[] | undefined,
   ): number[] {
     const words = this.published.length >>> 5;
-    const found: number[] = [];
+    const any = union === undefined ? undefined : this.unionMap(union, words);
+    const top: number[] = [];
     for (let word = 0; word < words; word += 1) {
-      let bits = -1;
-      for (const map of every) bits &= map[word]!;
-      if (some.length > 0 && bits !== 0) {
-        let any = 0;
-        for (const map of some) any |= map[word]!;
-        bits &= any;
-      }
+      let bits = any === undefined ? -1 : any[word]!;
+      for (let at = 0; at < every.length && bits !== 0; at += 1) bits &= every[at]![word]!;
       while (bits !== 0) {
         const low = bits & -bits;
         bits ^= low;
         const slot = (word << 5) | (31 - Math.clz32(low));
-        if (this.inRange(plan, position, micros, slot) && this.accepts(plan, slot)) {
-          found.push(slot);
-        }
+        if (!this.inRange(plan, position, micros, slot)) continue;
+        if (top.length === wanted && this.compare(slot, top[wanted - 1]!) <= 0) continue;
+        if (!this.accepts(plan, slot)) continue;
+        let at = top.length;
+        while (at > 0 && this.compare(slot, top[at - 1]!) > 0) at -= 1;
+        top.splice(at, 0, slot);
+        if (top.length > wanted) top.pop();
       }
     }
-    found.sort((a, b) => this.compare(b, a));
-    return found.slice(0, wanted);
+    return top;
+  }
+
+  /** A bitmap of the lots carrying any of these tokens, in a buffer reused by every search. */
+  private unionMap(tokens: number[], words: number): Int32Array {
+    if (this.scratch.length < words) this.scratch = new Int32Array(words);
+    const any = this.scratch;
+    any.fill(0, 0, words);
+    for (const token of tokens) {
+      const bits = this.bitmaps[token];
+      if (bits !== undefined) {
+        for (let word = 0; word < words; word += 1) any[word] = any[word]! | bits[word]!;
+        continue;
+      }
+      const list = this.listOf(token);
+      for (let at = 0; at < list.length; at += 1) {
+        const slot = list.data[at]!;
+        any[slot >>> 5] = any[slot >>> 5]! | (1 << (slot & 31));
+      }
+    }
+    return any;
   }
 
   /**

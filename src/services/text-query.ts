@@ -100,17 +100,3 @@ export function mapLexemes<L, M>(query: TextQuery<L>, map: (lexeme: L) => M): Te
       return { kind: query.kind, parts: query.parts.map((part) => mapLexemes(part, map)) };
   }
 }
-
-/** Whether a set of lexemes matches the query. */
-export function matches<L>(query: TextQuery<L>, has: (lexeme: L) => boolean): boolean {
-  switch (query.kind) {
-    case 'lexeme':
-      return has(query.lexeme);
-    case 'not':
-      return !matches(query.part, has);
-    case 'and':
-      return query.parts.every((part) => matches(part, has));
-    case 'or':
-      return query.parts.some((part) => matches(part, has));
-  }
-}
