@@ -40,8 +40,8 @@ const SEPARATOR = '\u001f';
 /** A token on at least one lot in this many (and on BITMAP_MIN lots) gets a bitmap. */
 const BITMAP_SHARE = 256;
 const BITMAP_MIN = 4096;
-/** Lots of the shortest list read in order before a search turns to its bitmaps. */
-const SCAN_BUDGET = 2048;
+/** A list of at most this many lots that every match is on is read in order, not bitmaps. */
+const SHORT_LIST = 4096;
 const PUBLIC = "t.published_at IS NOT NULL AND t.status <> 'draft'";
 const INDEX_COLUMNS = `t.id::text AS id, t.procurement_id::text AS procurement_id,
   (extract(epoch FROM t.published_at) * 1000000)::float8 AS published,
@@ -131,8 +131,8 @@ export interface LotIndexOptions {
   staleMs: number;
   /** The fewest lots a token needs for a bitmap (BITMAP_MIN unless a test asks for fewer). */
   bitmapMin?: number;
-  /** Lots read in order before a search turns to bitmaps (SCAN_BUDGET unless a test asks). */
-  scanBudget?: number;
+  /** The longest list read in order instead of bitmaps (SHORT_LIST unless a test asks). */
+  shortList?: number;
 }
 
 interface IndexLog {
@@ -161,7 +161,12 @@ export class LotIndex {
   private readonly ids: string[] = [];
   private readonly ens: string[] = [];
   private readonly procurementOf: string[] = [];
-  private readonly free: number[] = [];
+  /** Slots are numbered in the index's order, but for these (published out of order). */
+  private readonly late = new Set<number>();
+  private lateBits = new Int32Array(1024 >>> 5);
+  /** The sort key of the newest lot numbered in order: a newer one is numbered in order too. */
+  private orderMicros = -Infinity;
+  private orderId = '';
   private readonly slotOf = new Map<string, number>();
   private readonly lotsOf = new Map<string, number[]>();
   private pool = new Int32Array(1 << 16);
@@ -294,17 +299,18 @@ export class LotIndex {
     const start = await this.db.query<{ snapshot: string }>(
       'SELECT pg_current_snapshot()::text AS snapshot',
     );
-    let after = '00000000-0000-0000-0000-000000000000';
+    let after: { at: string; id: string } | undefined;
     for (;;) {
-      const batch = await this.db.query<IndexRow>(
-        `SELECT ${INDEX_COLUMNS} FROM lot t
-          WHERE ${PUBLIC} AND t.id > $1::uuid ORDER BY t.id LIMIT $2`,
-        [after, LOAD_BATCH],
+      const batch = await this.db.query<IndexRow & { at: string }>(
+        `SELECT ${INDEX_COLUMNS}, ${positionOf('t.published_at')} AS at FROM lot t
+          WHERE ${PUBLIC} AND (t.published_at, t.id) > ($1::timestamptz, $2::uuid)
+          ORDER BY t.published_at, t.id LIMIT $3`,
+        [after?.at ?? '-infinity', after?.id ?? '00000000-0000-0000-0000-000000000000', LOAD_BATCH],
       );
       for (const row of batch.rows) this.place(row, false);
       const last = batch.rows.at(-1);
       if (last === undefined || batch.rows.length < LOAD_BATCH) break;
-      after = last.id;
+      after = { at: last.at, id: last.id };
       if (this.state === 'stopped') return;
     }
     this.orderLists();
@@ -381,8 +387,6 @@ export class LotIndex {
   }
 
   private newSlot(): number {
-    const reused = this.free.pop();
-    if (reused !== undefined) return reused;
     const slot = this.size;
     this.size += 1;
     if (slot >= this.published.length) {
@@ -392,6 +396,7 @@ export class LotIndex {
       this.amount = grownFloats(this.amount, length);
       this.tokenStart = grownInts(this.tokenStart, length);
       this.tokenCount = grownInts(this.tokenCount, length);
+      this.lateBits = grownInts(this.lateBits, length >>> 5);
       this.bitmaps.forEach((bits, token) => {
         if (bits !== undefined) this.bitmaps[token] = grownInts(bits, length >>> 5);
       });
@@ -412,7 +417,18 @@ export class LotIndex {
       if (siblings === undefined) this.lotsOf.set(row.procurement_id, [slot]);
       else siblings.push(slot);
     }
+    const moved = known !== undefined && this.published[known] !== row.published;
     this.published[slot] = row.published;
+    if (moved) this.markLate(slot);
+    else if (known === undefined) {
+      const at = row.published;
+      if (at > this.orderMicros || (at === this.orderMicros && row.id > this.orderId)) {
+        this.orderMicros = at;
+        this.orderId = row.id;
+      } else {
+        this.markLate(slot);
+      }
+    }
     this.offersEnd[slot] = row.offers_end ?? Number.NaN;
     this.amount[slot] = row.amount;
     this.ens[slot] = row.ens_tru;
@@ -484,7 +500,13 @@ export class LotIndex {
     const siblings = (this.lotsOf.get(procurement) ?? []).filter((other) => other !== slot);
     if (siblings.length === 0) this.lotsOf.delete(procurement);
     else this.lotsOf.set(procurement, siblings);
-    this.free.push(slot);
+    this.late.delete(slot);
+    this.lateBits[slot >>> 5] = this.lateBits[slot >>> 5]! & ~(1 << (slot & 31));
+  }
+
+  private markLate(slot: number): void {
+    this.late.add(slot);
+    this.lateBits[slot >>> 5] = this.lateBits[slot >>> 5]! | (1 << (slot & 31));
   }
 
   /** The index's order: published_at, then id, as the database orders them. */
@@ -609,50 +631,39 @@ export class LotIndex {
   }
 
   /**
-   * The first `wanted` matching lots after `position`, newest first. The shortest list every
-   * match is on is read newest first; when SCAN_BUDGET lots of it give too few matches, and the
-   * filters have bitmaps, the bitmaps are intersected word by word instead and the few lots left
-   * are ordered.
+   * The first `wanted` matching lots after `position`, newest first. A short list that every
+   * match is on is read newest first; otherwise the bitmaps of the filters are intersected word
+   * by word from the newest slot down, which stops as soon as the page is full.
    */
   private collect(plan: Plan, position: Position | undefined, wanted: number): number[] {
     if (plan.tokens.includes(-1)) return [];
     const options = plan.tokens.map((token) => [token]);
-    const text = plan.text === undefined ? undefined : this.drivers(plan.text);
+    const text =
+      plan.text === undefined ? undefined : this.drivers(plan.text)?.filter((t) => t >= 0);
     if (text !== undefined) options.push(text);
     const driver = this.fewest(options);
-    const lists = driver === undefined ? [this.all] : driver.map((token) => this.listOf(token));
-    const atMicros = position === undefined ? Infinity : positionMicros(position);
-    const heads = lists.map((list) => {
-      const below =
-        position === undefined ? list.length : this.lowerBound(list, atMicros, position.id);
-      const until =
-        plan.publishedTo === Infinity ? list.length : this.lowerBound(list, plan.publishedTo, '');
-      return Math.min(below, until) - 1;
-    });
+    const length = driver?.reduce((sum, token) => sum + this.listOf(token).length, 0);
     const every = plan.tokens.flatMap((token) => this.bitmaps[token] ?? []);
-    const union = text?.filter((token) => token >= 0);
-    const maps = every.length + (union === undefined ? 0 : 1);
-    const budget = maps >= 2 ? (this.options.scanBudget ?? SCAN_BUDGET) : Infinity;
-    const scanned = this.scan(plan, lists, heads, wanted, budget);
-    if (scanned !== undefined) return scanned;
-    return this.intersect(plan, position, atMicros, wanted, every, union);
+    const mapped = every.length > 0 || (text?.some((t) => this.bitmaps[t] !== undefined) ?? false);
+    if (driver === undefined || length! <= (this.options.shortList ?? SHORT_LIST) || !mapped) {
+      return this.scan(plan, position, driver, wanted);
+    }
+    return this.walkBitmaps(plan, position, wanted, every, text);
   }
 
-  /** Reads the lists newest first from `heads`; undefined when `budget` lots were not enough. */
+  /** Reads the lists of `driver` (or every lot) newest first, from `position` on. */
   private scan(
     plan: Plan,
-    lists: SlotList[],
-    heads: number[],
+    position: Position | undefined,
+    driver: number[] | undefined,
     wanted: number,
-    budget: number,
-  ): number[] | undefined {
+  ): number[] {
+    const lists = driver === undefined ? [this.all] : driver.map((token) => this.listOf(token));
+    const heads = lists.map((list) => this.boundIn(list, plan, position) - 1);
     const found: number[] = [];
-    let read = 0;
     if (lists.length === 1) {
       const list = lists[0]!;
       for (let at = heads[0]!; at >= 0 && found.length < wanted; at -= 1) {
-        if (read === budget) return undefined;
-        read += 1;
         const slot = list.data[at]!;
         if (this.published[slot]! < plan.publishedFrom) break;
         if (this.accepts(plan, slot)) found.push(slot);
@@ -673,66 +684,95 @@ export class LotIndex {
       heads[best] = heads[best]! - 1;
       if (slot === previous) continue;
       previous = slot;
-      if (read === budget) return undefined;
-      read += 1;
       if (this.published[slot]! < plan.publishedFrom) break;
       if (this.accepts(plan, slot)) found.push(slot);
     }
     return found;
   }
 
-  /**
-   * The newest `wanted` matches among the lots set in every bitmap of `every` and carrying one
-   * of the tokens of `union` (when given), kept in order as they are found.
-   */
-  private intersect(
-    plan: Plan,
-    position: Position | undefined,
-    micros: number,
-    wanted: number,
-    every: Int32Array[],
-    union: number[] | undefined,
-  ): number[] {
-    const words = this.published.length >>> 5;
-    const any = union === undefined ? undefined : this.unionMap(union, words);
-    const top: number[] = [];
-    for (let word = 0; word < words; word += 1) {
-      let bits = any === undefined ? -1 : any[word]!;
-      for (let at = 0; at < every.length && bits !== 0; at += 1) bits &= every[at]![word]!;
-      while (bits !== 0) {
-        const low = bits & -bits;
-        bits ^= low;
-        const slot = (word << 5) | (31 - Math.clz32(low));
-        if (!this.inRange(plan, position, micros, slot)) continue;
-        if (top.length === wanted && this.compare(slot, top[wanted - 1]!) <= 0) continue;
-        if (!this.accepts(plan, slot)) continue;
-        let at = top.length;
-        while (at > 0 && this.compare(slot, top[at - 1]!) > 0) at -= 1;
-        top.splice(at, 0, slot);
-        if (top.length > wanted) top.pop();
-      }
-    }
-    return top;
+  /** The first place in `list` at or after the page's start (the cursor, or publishedTo). */
+  private boundIn(list: SlotList, plan: Plan, position: Position | undefined): number {
+    const below =
+      position === undefined
+        ? list.length
+        : this.lowerBound(list, positionMicros(position), position.id);
+    const until =
+      plan.publishedTo === Infinity ? list.length : this.lowerBound(list, plan.publishedTo, '');
+    return Math.min(below, until);
   }
 
-  /** A bitmap of the lots carrying any of these tokens, in a buffer reused by every search. */
-  private unionMap(tokens: number[], words: number): Int32Array {
-    if (this.scratch.length < words) this.scratch = new Int32Array(words);
-    const any = this.scratch;
-    any.fill(0, 0, words);
-    for (const token of tokens) {
+  /**
+   * The newest `wanted` matches among the lots set in every bitmap of `every` and carrying one
+   * of the tokens of `text` (when given). Slots are numbered in the index's order, so reading
+   * them from the highest down meets lots newest first and can stop at a full page; the few
+   * lots placed out of order are looked at first.
+   */
+  private walkBitmaps(
+    plan: Plan,
+    position: Position | undefined,
+    wanted: number,
+    every: Int32Array[],
+    text: number[] | undefined,
+  ): number[] {
+    const words = (this.size + 31) >>> 5;
+    const union: Int32Array[] = [];
+    const touched: number[] = [];
+    if (this.scratch.length < this.lateBits.length) {
+      this.scratch = new Int32Array(this.lateBits.length);
+    }
+    const scratch = this.scratch;
+    for (const token of text ?? []) {
       const bits = this.bitmaps[token];
       if (bits !== undefined) {
-        for (let word = 0; word < words; word += 1) any[word] = any[word]! | bits[word]!;
+        union.push(bits);
         continue;
       }
       const list = this.listOf(token);
       for (let at = 0; at < list.length; at += 1) {
         const slot = list.data[at]!;
-        any[slot >>> 5] = any[slot >>> 5]! | (1 << (slot & 31));
+        const word = slot >>> 5;
+        if (scratch[word] === 0) touched.push(word);
+        scratch[word] = scratch[word]! | (1 << (slot & 31));
       }
     }
-    return any;
+    const micros = position === undefined ? Infinity : positionMicros(position);
+    const top: number[] = [];
+    const keep = (slot: number) => {
+      let at = top.length;
+      while (at > 0 && this.compare(slot, top[at - 1]!) > 0) at -= 1;
+      top.splice(at, 0, slot);
+      if (top.length > wanted) top.pop();
+    };
+    for (const slot of this.late) {
+      if (!this.inRange(plan, position, micros, slot)) continue;
+      if (top.length === wanted && this.compare(slot, top[wanted - 1]!) <= 0) continue;
+      if (this.accepts(plan, slot)) keep(slot);
+    }
+    let start = words - 1;
+    let bound = this.boundIn(this.all, plan, position) - 1;
+    while (bound >= 0 && this.late.has(this.all.data[bound]!)) bound -= 1;
+    if (bound < this.all.length - 1) start = bound < 0 ? -1 : this.all.data[bound]! >>> 5;
+    walk: for (let word = start; word >= 0; word -= 1) {
+      let bits = ~this.lateBits[word]!;
+      for (let at = 0; at < every.length && bits !== 0; at += 1) bits &= every[at]![word]!;
+      if (bits !== 0 && text !== undefined) {
+        let any = scratch[word]!;
+        for (const map of union) any |= map[word]!;
+        bits &= any;
+      }
+      while (bits !== 0) {
+        const high = 31 - Math.clz32(bits);
+        bits &= ~(1 << high);
+        const slot = (word << 5) | high;
+        if (slot >= this.size) continue;
+        if (this.published[slot]! < plan.publishedFrom) break walk;
+        if (!this.inRange(plan, position, micros, slot)) continue;
+        if (top.length === wanted && this.compare(slot, top[wanted - 1]!) <= 0) break walk;
+        if (this.accepts(plan, slot)) keep(slot);
+      }
+    }
+    for (const word of touched) scratch[word] = 0;
+    return top;
   }
 
   /**

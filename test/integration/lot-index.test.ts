@@ -155,7 +155,7 @@ describeEachDatabase('lot index', (fresh) => {
     db = await (await fresh()).open();
     await migrate(db);
     await seedDemoData(db, { procurements: 300, now: NOW, calendar, ocidPrefix: 'ocds-upp001' });
-    index = new LotIndex(db, { staleMs: 0, bitmapMin: 8, scanBudget: 16 });
+    index = new LotIndex(db, { staleMs: 0, bitmapMin: 8, shortList: 16 });
     await index.ready();
     listsOnly = new LotIndex(db, { staleMs: 0, bitmapMin: 1_000_000 });
     await listsOnly.ready();
@@ -194,7 +194,7 @@ describeEachDatabase('lot index', (fresh) => {
     });
   });
 
-  test('follows the chronograph and new procurements at the next search', async () => {
+  test('follows the chronograph and new procurements, older ones too', async () => {
     clock.at = new Date(NOW.getTime() + 20 * 86_400_000);
     const moved = await advanceDue(db, { clock, sealing }, 1000);
     assert.ok(moved.length > 20, `${moved.length} moves`);
@@ -207,6 +207,13 @@ describeEachDatabase('lot index', (fresh) => {
       publishedWithinDays: 3,
     });
     const added = Array.from({ length: 40 }, () => stream.next().value as DemoProcurement);
+    // And some published among the older ones, so the index holds lots out of its order.
+    const older = demoProcurements(random, parties, {
+      now: new Date(NOW.getTime() - 10 * 86_400_000),
+      calendar,
+      publishedWithinDays: 30,
+    });
+    added.push(...Array.from({ length: 40 }, () => older.next().value as DemoProcurement));
     await db.transaction(async (tx) => {
       await insertProcurements(tx, added, 'ocds-upp001');
       for (const procurement of added) {
