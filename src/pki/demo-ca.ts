@@ -1,8 +1,16 @@
 // A local demo PKI in the NCA RK profile (root and issuing CA for RSA and GOST 2015-512, a TSA)
 // that issues key stores for tests and the demo, revokes, and answers CRL and OCSP requests.
 // Its folder holds private keys: it lives under the data directory, never in the repository.
-import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { AlgorithmIdentifier } from '@peculiar/asn1-x509';
@@ -374,6 +382,43 @@ function readJson<T>(ca: DemoCa, file: string): T[] {
   return JSON.parse(readFileSync(join(ca.dir, file), 'utf8')) as T[];
 }
 
+/** The identity of a file's current content as the file system tells it, without reading it. */
+function fileStamp(path: string): string {
+  const info = statSync(path, { bigint: true });
+  return `${info.ino}:${info.size}:${info.mtimeNs}:${info.ctimeNs}`;
+}
+
+/** The issued records last read, by folder; the list only grows, and is replaced by a rename. */
+const issuedRead = new Map<string, { stamp: string; records: readonly IssuedRecord[] }>();
+
+/**
+ * The issued records, read again only when the file is another one than last time: every OCSP
+ * answer looks a serial up in it, and it holds every certificate ever issued. The file is
+ * looked at before it is read, so a change in between is read again next time. A change the
+ * file system cannot show would only make a new certificate "unknown" for a moment.
+ */
+function issuedRecords(ca: DemoCa): readonly IssuedRecord[] {
+  const path = join(ca.dir, FILES.issued);
+  const stamp = fileStamp(path);
+  const known = issuedRead.get(ca.dir);
+  if (known !== undefined && known.stamp === stamp) return known.records;
+  const records = Object.freeze(readJson<IssuedRecord>(ca, FILES.issued));
+  issuedRead.set(ca.dir, { stamp, records });
+  return records;
+}
+
+/**
+ * Changes whenever an answer of this CA about a certificate may change: the exact bytes of the
+ * revocation list (small, read every time) and the issued list's file. A revocation check may
+ * keep the CA's answers while this stays the same.
+ */
+export function demoRecordsVersion(ca: DemoCa): string {
+  const revoked = createHash('sha256')
+    .update(readFileSync(join(ca.dir, FILES.revoked)))
+    .digest('hex');
+  return `${revoked}:${fileStamp(join(ca.dir, FILES.issued))}`;
+}
+
 /** Issues a key pair and certificate in the NCA RK profile; returns a PKCS#12 key store. */
 export function issueCertificate(ca: DemoCa, request: IssueRequest): IssuedKeyStore {
   checkRequest(request);
@@ -422,7 +467,7 @@ export function issueCertificate(ca: DemoCa, request: IssueRequest): IssuedKeySt
 }
 
 export function issuedCertificates(ca: DemoCa): IssuedRecord[] {
-  return readJson<IssuedRecord>(ca, FILES.issued);
+  return [...issuedRecords(ca)];
 }
 
 export function revokedCertificates(ca: DemoCa): RevokedRecord[] {
@@ -497,9 +542,7 @@ function ocspStatus(ca: DemoCa, algorithm: DemoAlgorithm, serialHex: string): St
   if (revoked !== undefined && revoked.algorithm === algorithm) {
     return { status: 'revoked', revokedAt: new Date(revoked.revokedAt), reason: revoked.reason };
   }
-  const issued = issuedCertificates(ca).some(
-    (r) => r.serial === serial && r.algorithm === algorithm,
-  );
+  const issued = issuedRecords(ca).some((r) => r.serial === serial && r.algorithm === algorithm);
   return { status: issued ? 'good' : 'unknown' };
 }
 

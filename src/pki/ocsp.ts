@@ -336,16 +336,26 @@ function meansNotIssued(single: OcspSingleResponse): boolean {
 }
 
 /**
- * Checks an OCSP response for `cert` issued by `issuer` and gives the status at `options.at`.
- * Throws PkiError with ocsp.unsuccessful, ocsp.responder_untrusted, ocsp.signature_invalid,
- * ocsp.cert_mismatch, ocsp.nonce_mismatch, ocsp.stale or algorithm.unsupported.
+ * What an OCSP response says about one certificate, once its responder, signature, nonce and
+ * CertID have been checked: the parts that do not depend on the moment asked about.
  */
-export function checkOcspResponse(
+export interface VerifiedOcspAnswer {
+  readonly single: OcspSingleResponse;
+  readonly producedAt: Date;
+  readonly responder: Certificate;
+}
+
+/**
+ * Checks that `response` is a signed answer about `cert` issued by `issuer`, by the CA or a
+ * responder it authorised. Throws PkiError with ocsp.unsuccessful, ocsp.responder_untrusted,
+ * ocsp.signature_invalid, ocsp.nonce_mismatch, ocsp.cert_mismatch or algorithm.unsupported.
+ */
+export function verifyOcspAnswer(
   response: OcspResponse,
   cert: Certificate,
   issuer: Certificate,
-  options: OcspCheckOptions,
-): OcspResult {
+  options: Pick<OcspCheckOptions, 'nonce' | 'allowMissingNonce'> = {},
+): VerifiedOcspAnswer {
   if (response.responseStatus !== 'successful') {
     fail('ocsp.unsuccessful', `OCSP responder answered ${response.responseStatus}`);
   }
@@ -376,11 +386,23 @@ export function checkOcspResponse(
     );
   });
   if (!single) fail('ocsp.cert_mismatch', 'the response is not about this certificate');
-  const at = options.at;
+  return { single, producedAt: response.producedAt as Date, responder };
+}
+
+/**
+ * The status a verified answer gives at `at`: ocsp.stale when the answer is too old for that
+ * moment; a revocation after `at` reads as good.
+ */
+export function ocspStatusAt(
+  answer: VerifiedOcspAnswer,
+  at: Date,
+  maxAgeMs = DEFAULT_OCSP_MAX_AGE_MS,
+): OcspResult {
+  const single = answer.single;
   if (single.thisUpdate < at) {
     const limit = single.nextUpdate
       ? single.nextUpdate.getTime()
-      : single.thisUpdate.getTime() + (options.maxAgeMs ?? DEFAULT_OCSP_MAX_AGE_MS);
+      : single.thisUpdate.getTime() + maxAgeMs;
     if (at.getTime() > limit) {
       fail('ocsp.stale', `response of ${single.thisUpdate.toISOString()} is too old`);
     }
@@ -388,8 +410,8 @@ export function checkOcspResponse(
   const result: OcspResult = {
     status: meansNotIssued(single) ? 'unknown' : single.status,
     thisUpdate: single.thisUpdate,
-    producedAt: response.producedAt as Date,
-    responder,
+    producedAt: answer.producedAt,
+    responder: answer.responder,
   };
   if (single.nextUpdate) result.nextUpdate = single.nextUpdate;
   if (result.status === 'revoked' && single.revokedAt) {
@@ -401,6 +423,24 @@ export function checkOcspResponse(
     }
   }
   return result;
+}
+
+/**
+ * Checks an OCSP response for `cert` issued by `issuer` and gives the status at `options.at`.
+ * Throws PkiError with ocsp.unsuccessful, ocsp.responder_untrusted, ocsp.signature_invalid,
+ * ocsp.cert_mismatch, ocsp.nonce_mismatch, ocsp.stale or algorithm.unsupported.
+ */
+export function checkOcspResponse(
+  response: OcspResponse,
+  cert: Certificate,
+  issuer: Certificate,
+  options: OcspCheckOptions,
+): OcspResult {
+  return ocspStatusAt(
+    verifyOcspAnswer(response, cert, issuer, options),
+    options.at,
+    options.maxAgeMs,
+  );
 }
 
 export interface ParsedOcspRequest {

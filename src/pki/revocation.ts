@@ -9,8 +9,12 @@ import {
   createOcspRequest,
   DEFAULT_OCSP_MAX_AGE_MS,
   MAX_OCSP_BYTES,
+  ocspStatusAt,
   parseOcspResponse,
+  verifyOcspAnswer,
   type OcspResponse,
+  type OcspResult,
+  type VerifiedOcspAnswer,
 } from './ocsp.js';
 import { MAX_DER_BYTES } from './pem.js';
 
@@ -66,6 +70,11 @@ export interface RevocationCheckerOptions {
   now?: () => Date;
   /** Guards fetches (e.g. to NCA hosts only): URLs come from certificates. */
   allowUrl?: (url: string) => boolean;
+  /**
+   * The state of the CA's records when its answers can change before their nextUpdate (an
+   * in-process CA that revokes at once): a cached answer serves only while this is the same.
+   */
+  recordsVersion?: () => string;
 }
 
 export interface CheckOptions {
@@ -92,7 +101,12 @@ export class RevocationUnavailableError extends PkiError {
 
 const DEFAULT_TIMEOUT_MS = 5000;
 const DEFAULT_CRL_CACHE_MS = 60 * 60 * 1000;
-const CACHE_LIMIT = 500;
+/** Statistics of the OCSP answers kept, for tests and metrics. */
+export const revocationCacheStats = { ocspFetches: 0, ocspHits: 0 };
+
+const CRL_CACHE_LIMIT = 500;
+/** Verified OCSP answers are small: one per certificate of every recent signer. */
+const OCSP_CACHE_LIMIT = 20_000;
 
 function pkiCode(error: unknown): { code: string; message: string } {
   if (error instanceof PkiError) return { code: error.code, message: error.message };
@@ -172,7 +186,10 @@ interface CacheEntry<V> {
 class ExpiringCache<V> {
   private readonly entries = new Map<string, CacheEntry<V>>();
 
-  constructor(private readonly now: () => Date) {}
+  constructor(
+    private readonly now: () => Date,
+    private readonly limit: number,
+  ) {}
 
   get(key: string): Promise<V> | undefined {
     const entry = this.entries.get(key);
@@ -188,7 +205,7 @@ class ExpiringCache<V> {
   put(key: string, value: Promise<V>, expiry: (settled: V) => number): Promise<V> {
     const entry: CacheEntry<V> = { value, expires: Number.POSITIVE_INFINITY };
     this.entries.set(key, entry);
-    if (this.entries.size > CACHE_LIMIT) {
+    if (this.entries.size > this.limit) {
       const oldest = this.entries.keys().next().value;
       if (oldest !== undefined) this.entries.delete(oldest);
     }
@@ -220,7 +237,8 @@ export class RevocationChecker {
   private readonly fetcher: HttpFetcher;
   private readonly now: () => Date;
   private readonly crlCache: ExpiringCache<Crl>;
-  private readonly ocspCache: ExpiringCache<OcspResponse>;
+  /** Answers whose signature and CertID were verified, by issuer and certificate bytes. */
+  private readonly ocspCache: ExpiringCache<VerifiedOcspAnswer>;
   private readonly offlineCrls: Crl[];
   private readonly offlineOcsp: OcspResponse[];
 
@@ -234,8 +252,8 @@ export class RevocationChecker {
             : Promise.reject(new PkiError('revocation.bad_url', `${url} is not allowed`))
       : fetcher;
     this.now = options.now ?? (() => new Date());
-    this.crlCache = new ExpiringCache(this.now);
-    this.ocspCache = new ExpiringCache(this.now);
+    this.crlCache = new ExpiringCache(this.now, CRL_CACHE_LIMIT);
+    this.ocspCache = new ExpiringCache(this.now, OCSP_CACHE_LIMIT);
     this.offlineCrls = (options.offlineCrls ?? []).map((item) =>
       item instanceof Uint8Array ? parseCrl(item) : item,
     );
@@ -283,18 +301,9 @@ export class RevocationChecker {
     attempts: Attempt[],
   ): Promise<RevocationResult | undefined> {
     const maxAgeMs = this.options.ocspMaxAgeMs ?? DEFAULT_OCSP_MAX_AGE_MS;
-    const fromResponse = (
-      response: OcspResponse,
-      origin: string,
-      nonce?: Uint8Array,
-    ): RevocationResult | undefined => {
+    const fromAnswer = (checks: () => OcspResult, origin: string): RevocationResult | undefined => {
       try {
-        const checked = checkOcspResponse(response, cert, issuer, {
-          at,
-          maxAgeMs,
-          ...(nonce ? { nonce } : {}),
-          allowMissingNonce: this.options.allowMissingNonce ?? false,
-        });
+        const checked = checks();
         const result: RevocationResult = { status: checked.status, source: 'ocsp', origin };
         if (checked.revokedAt) result.revokedAt = checked.revokedAt;
         if (checked.reason) result.reason = checked.reason;
@@ -308,24 +317,39 @@ export class RevocationChecker {
         return undefined;
       }
     };
+    const fromResponse = (response: OcspResponse, origin: string) =>
+      fromAnswer(
+        () =>
+          checkOcspResponse(response, cert, issuer, {
+            at,
+            maxAgeMs,
+            allowMissingNonce: this.options.allowMissingNonce ?? false,
+          }),
+        origin,
+      );
     for (const response of this.offlineOcsp) {
       const result = fromResponse(response, 'offline');
       if (result) return result;
     }
-    const cacheKey = `${issuer.fingerprintSha256}:${cert.serialHex}`;
+    const version = this.options.recordsVersion?.() ?? '';
+    const cacheKey = `${version}|${issuer.fingerprintSha256}:${cert.fingerprintSha256}`;
     const cached = this.ocspCache.get(cacheKey);
     if (cached) {
       const result = await cached.then(
-        (response) => fromResponse(response, 'cache'),
+        (answer) => fromAnswer(() => ocspStatusAt(answer, at, maxAgeMs), 'cache'),
         () => undefined,
       );
-      if (result) return result;
+      if (result) {
+        revocationCacheStats.ocspHits++;
+        return result;
+      }
       this.ocspCache.delete(cacheKey);
     }
     const urls = unique([...(this.options.ocspUrls ?? []), ...this.certificateUrls(cert.ocspUrls)]);
     for (const url of urls) {
       const request = createOcspRequest({ cert, issuer, nonce: this.options.nonce ?? true });
       let response: OcspResponse;
+      revocationCacheStats.ocspFetches++;
       try {
         const body = await this.fetcher(url, {
           method: 'POST',
@@ -339,20 +363,28 @@ export class RevocationChecker {
         attempts.push({ source: 'ocsp', origin: url, ...pkiCode(error) });
         continue;
       }
-      const result = fromResponse(response, url, request.nonce);
-      if (!result) continue;
-      const single = response.responses.find((item) => item.certId.serialHex === cert.serialHex);
-      const expires = single?.nextUpdate
+      let answer: VerifiedOcspAnswer | undefined;
+      const result = fromAnswer(() => {
+        answer = verifyOcspAnswer(response, cert, issuer, {
+          nonce: request.nonce,
+          allowMissingNonce: this.options.allowMissingNonce ?? false,
+        });
+        return ocspStatusAt(answer, at, maxAgeMs);
+      }, url);
+      if (!result || answer === undefined) continue;
+      const single = answer.single;
+      const expires = single.nextUpdate
         ? single.nextUpdate.getTime()
-        : (single?.thisUpdate.getTime() ?? 0) + maxAgeMs;
-      this.ocspCache.put(cacheKey, Promise.resolve(response), () => expires);
+        : single.thisUpdate.getTime() + maxAgeMs;
+      this.ocspCache.put(cacheKey, Promise.resolve(answer), () => expires);
       return result;
     }
     return undefined;
   }
 
   private fetchCrl(url: string): Promise<Crl> {
-    const cached = this.crlCache.get(url);
+    const cacheKey = `${this.options.recordsVersion?.() ?? ''}|${url}`;
+    const cached = this.crlCache.get(cacheKey);
     if (cached) return cached;
     const pending = this.fetcher(url, {
       method: 'GET',
@@ -361,7 +393,7 @@ export class RevocationChecker {
     }).then((body) => parseCrl(body));
     const fallback = this.options.crlCacheMs ?? DEFAULT_CRL_CACHE_MS;
     return this.crlCache.put(
-      url,
+      cacheKey,
       pending,
       (crl) => crl.nextUpdate?.getTime() ?? this.now().getTime() + fallback,
     );

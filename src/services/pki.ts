@@ -11,6 +11,7 @@ import {
   DEMO_ALGORITHMS,
   DEMO_TSA_POLICY,
   demoPkiReply,
+  demoRecordsVersion,
   demoTimeStampAuthority,
   demoTrustStore,
   loadDemoCa,
@@ -365,14 +366,18 @@ export function revocationCheck(
     now: () => clock.now(),
   };
   const shared = new RevocationChecker(options);
+  const demoCa = inputs.demoCa;
   const demoIssuers = new Set(
-    inputs.demoCa === undefined
-      ? []
-      : DEMO_ALGORITHMS.map((a) => inputs.demoCa?.cas[a].issuing.fingerprintSha256),
+    demoCa === undefined ? [] : DEMO_ALGORITHMS.map((a) => demoCa.cas[a].issuing.fingerprintSha256),
   );
-  // The demo CA answers in-process, so its answers are not cached: a revocation shows at once.
+  // The demo CA revokes at once, not at its next update: its answers are kept only while its
+  // records are exactly as they were when it gave them, so a revocation shows at once.
+  const demo =
+    demoCa === undefined
+      ? shared
+      : new RevocationChecker({ ...options, recordsVersion: () => demoRecordsVersion(demoCa) });
   const checkerFor = (issuer: Certificate) =>
-    demoIssuers.has(issuer.fingerprintSha256) ? new RevocationChecker(options) : shared;
+    demoIssuers.has(issuer.fingerprintSha256) ? demo : shared;
   return {
     // An OCSP "unknown" (the responder does not know the certificate, as NCA's "revoked at
     // 1970" means) is not a status: the next source is asked, and "unknown" stands only if

@@ -222,6 +222,80 @@ test('HTTP OCSP with a real responder: nonce echoed, revoked, cached', async () 
   assert.equal((hits.get('/ocsp/demo') ?? 0) - before, 1);
 });
 
+test('a kept OCSP answer serves the same certificate bytes while the records stay', async () => {
+  const { ca, caKey, leaf, leafKey } = smallPki({ ocspUrl: `${base}/ocsp/records` });
+  const at = new Date('2024-03-01T00:00:00Z');
+  let status: 'good' | 'revoked' = 'good';
+  routes.set('/ocsp/records', (_request, body, response) => {
+    const answer = signOcspResponse({
+      responderCert: ca,
+      issuer: ca,
+      sign: signer(caKey),
+      signatureAlgorithm: ECDSA_SHA256,
+      request: new Uint8Array(body),
+      statusOf: () => (status === 'good' ? { status } : { status, revokedAt: at }),
+      producedAt: at,
+      nextUpdate: new Date('2024-03-02T00:00:00Z'),
+    });
+    response.writeHead(200, { 'content-type': 'application/ocsp-response' }).end(answer);
+  });
+  let records = 'v1';
+  const checker = new RevocationChecker({ now: () => at, recordsVersion: () => records });
+  const fetched = () => hits.get('/ocsp/records') ?? 0;
+
+  assert.equal((await checker.check(leaf, ca, at)).status, 'good');
+  const again = await checker.check(leaf, ca, at);
+  assert.deepEqual([again.status, again.origin, fetched()], ['good', 'cache', 1]);
+
+  const twin = issue({
+    subject: 'Test Person',
+    key: leafKey,
+    serialHex: leaf.serialHex,
+    ocspUrl: `${base}/ocsp/records`,
+    issuer: { cert: ca, key: caKey },
+  });
+  assert.notEqual(twin.fingerprintSha256, leaf.fingerprintSha256);
+  assert.equal((await checker.check(twin, ca, at)).origin, `${base}/ocsp/records`);
+  assert.equal(fetched(), 2, 'other bytes with the same serial are asked about again');
+
+  status = 'revoked';
+  records = 'v2';
+  const revoked = await checker.check(leaf, ca, at);
+  assert.deepEqual(
+    [revoked.status, revoked.origin, fetched()],
+    ['revoked', `${base}/ocsp/records`, 3],
+    'new records: asked again, and the revocation shows',
+  );
+});
+
+test('a kept OCSP answer is not used for a moment past its nextUpdate', async () => {
+  const { ca, caKey, leaf } = smallPki({ ocspUrl: `${base}/ocsp/short` });
+  const at = new Date('2024-03-01T00:00:00Z');
+  routes.set('/ocsp/short', (_request, body, response) => {
+    const answer = signOcspResponse({
+      responderCert: ca,
+      issuer: ca,
+      sign: signer(caKey),
+      signatureAlgorithm: ECDSA_SHA256,
+      request: new Uint8Array(body),
+      statusOf: () => ({ status: 'good' }),
+      producedAt: at,
+      nextUpdate: new Date('2024-03-01T00:10:00Z'),
+    });
+    response.writeHead(200, { 'content-type': 'application/ocsp-response' }).end(answer);
+  });
+  const checker = new RevocationChecker({ now: () => at });
+  assert.equal((await checker.check(leaf, ca, at)).status, 'good');
+  const later = new Date('2024-03-01T00:11:00Z');
+  await assert.rejects(
+    checker.check(leaf, ca, later, { sources: ['ocsp'] }),
+    (error: unknown) =>
+      error instanceof RevocationUnavailableError &&
+      error.attempts.map((attempt) => `${attempt.origin} ${attempt.code}`).join() ===
+        `cache ocsp.stale,${base}/ocsp/short ocsp.stale`,
+  );
+});
+
 test('a responder that never answers times out and the CRL is used instead', async () => {
   const { ca, caKey, leaf } = smallPki({ ocspUrl: `${base}/hang`, crlUrl: `${base}/crl/demo` });
   const at = new Date('2024-03-01T00:00:00Z');

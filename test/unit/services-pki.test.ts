@@ -14,6 +14,7 @@ import { issueCertificate, revokeCertificate } from '../../src/pki/demo-ca.js';
 import type { DemoCa } from '../../src/pki/demo-ca.js';
 import { PkiError } from '../../src/pki/errors.js';
 import { privateKeyToPkcs8 } from '../../src/pki/keys.js';
+import { revocationCacheStats } from '../../src/pki/revocation.js';
 import type { HttpFetcher } from '../../src/pki/revocation.js';
 import { loadTrustStore } from '../../src/pki/trust.js';
 import { verifyFiles } from '../../src/pki/verify.js';
@@ -200,6 +201,52 @@ test('demo certificates: revocation answered in-process, key purpose enforced', 
     const before = await pki.verifyCms(cms, { content, at: new Date(revokedAt.getTime() - 1000) });
     assert.equal(before.signers[0]?.revocation.status, 'good');
   }
+});
+
+test('kept demo answers: a revoked, an expired or an altered signature is refused', async () => {
+  const pki = await createPlatformPki(
+    settings({ dataDir: join(work, 'demo-kept'), trust: ['demo'] }),
+    clock,
+  );
+  const ca = pki.demoCa as DemoCa;
+  const content = new TextEncoder().encode('ценовое предложение');
+  const holder = issueCertificate(ca, {
+    role: 'individual',
+    iin: '900101300017',
+    purpose: 'sign',
+    alg: 'gost2015',
+    validDays: 1,
+    names: { surname: 'Абаев', firstName: 'Ерлан' },
+    password: 'p',
+  });
+  const cms = signCms({
+    content,
+    detached: true,
+    signingTime: clock.now(),
+    signers: [{ privateKey: holder.privateKey, certificate: holder.certificate }],
+  });
+  const errors = async (at: Date, signed = content) => {
+    const report = await pki.verifyCms(cms, { content: signed, at, purpose: 'sign' });
+    return report.valid ? [] : (report.signers[0]?.errors.map((e) => e.code) ?? ['invalid']);
+  };
+  const fetches = revocationCacheStats.ocspFetches;
+  assert.deepEqual(await errors(clock.now()), []);
+  const hits = revocationCacheStats.ocspHits;
+  assert.deepEqual(await errors(clock.now()), []);
+  assert.deepEqual(
+    [revocationCacheStats.ocspFetches - fetches, revocationCacheStats.ocspHits - hits],
+    [1, 1],
+    'the second check used the kept answer',
+  );
+
+  const altered = new TextEncoder().encode('ценовое предложение!');
+  assert.ok((await errors(clock.now(), altered)).includes('digest.mismatch'));
+  const expiredAt = new Date(holder.certificate.notAfter.getTime() + 1000);
+  assert.ok((await errors(expiredAt)).includes('cert.expired'));
+  assert.deepEqual(await errors(clock.now()), []);
+
+  revokeCertificate(ca, holder.certificate.serialHex, new Date(clock.now().getTime() - 1000));
+  assert.ok((await errors(clock.now())).includes('cert.revoked'));
 });
 
 test('time-stamps and the platform signature verify with the platform trust', async () => {
