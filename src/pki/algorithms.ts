@@ -213,12 +213,20 @@ function spkiDer(spki: SubjectPublicKeyInfo): Uint8Array {
   return new Uint8Array(AsnConvert.serialize(spki));
 }
 
+/** Node's key of each public key read, by the parsed key (certificates are parsed once). */
+const nodeKeys = new WeakMap<SubjectPublicKeyInfo, KeyObject | null>();
+
 function nodeKey(spki: SubjectPublicKeyInfo): KeyObject | undefined {
+  const known = nodeKeys.get(spki);
+  if (known !== undefined) return known ?? undefined;
+  let key: KeyObject | null;
   try {
-    return createPublicKey({ key: Buffer.from(spkiDer(spki)), format: 'der', type: 'spki' });
+    key = createPublicKey({ key: Buffer.from(spkiDer(spki)), format: 'der', type: 'spki' });
   } catch {
-    return undefined;
+    key = null;
   }
+  nodeKeys.set(spki, key);
+  return key ?? undefined;
 }
 
 /** GOST public key bytes: the OCTET STRING inside the SPKI BIT STRING. */

@@ -57,6 +57,18 @@ function attribute(oid: string, value: Uint8Array): Uint8Array {
   return der.sequence(der.oid(oid), der.set(value));
 }
 
+/** Certificates each key was found to belong to: the platform signs every receipt with one. */
+const belongs = new WeakMap<PrivateKey, WeakSet<Certificate>>();
+
+function keyBelongs(privateKey: PrivateKey, certificate: Certificate): boolean {
+  if (belongs.get(privateKey)?.has(certificate) === true) return true;
+  if (!privateKeyMatches(privateKey, certificate.der)) return false;
+  const known = belongs.get(privateKey) ?? new WeakSet<Certificate>();
+  known.add(certificate);
+  belongs.set(privateKey, known);
+  return true;
+}
+
 function buildSigner(
   signer: CmsSigner,
   content: Uint8Array,
@@ -65,7 +77,7 @@ function buildSigner(
   timestamp: SignCmsOptions['timestamp'],
 ): BuiltSigner {
   const { privateKey, certificate } = signer;
-  if (!privateKeyMatches(privateKey, certificate.der)) {
+  if (!keyBelongs(privateKey, certificate)) {
     throw new PkiError('sign.key_mismatch', 'the private key does not belong to the certificate');
   }
   const parts = signatureParts(privateKey.algorithm);

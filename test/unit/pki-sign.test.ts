@@ -120,9 +120,10 @@ test('changed content gives digest.mismatch, a changed signature gives signature
   }
 });
 
-test('a key that does not belong to the certificate is refused', () => {
+test('a key is refused with a certificate not its own, also after signing with its own', () => {
   const rsa = vectorSigner('rsa');
   const other = vectorSigner('gost2015-512');
+  signCms({ content: CONTENT, detached: false, signingTime: AT, signers: [other] });
   assert.throws(
     () =>
       signCms({
