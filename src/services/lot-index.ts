@@ -32,6 +32,24 @@ import type { TextQuery } from './text-query.js';
 const LOAD_BATCH = 20_000;
 /** Rows of lots kept for answers; the newest lots are the ones most searches show. */
 const ROW_CACHE = 20_000;
+/** Pages kept until the next change; they are shared, so nothing may change one. */
+const PAGE_CACHE = 2_000;
+/** The filters a page depends on, in a fixed order. */
+const PAGE_FILTERS: readonly (keyof SearchFilters)[] = [
+  'q',
+  'method',
+  'status',
+  'regime',
+  'customerBin',
+  'region',
+  'ensTru',
+  'amountMin',
+  'amountMax',
+  'publishedFrom',
+  'publishedTo',
+  'offersEndFrom',
+  'offersEndTo',
+];
 /** Parsed text queries kept; visitors repeat the same words. */
 const QUERY_CACHE = 10_000;
 /** How often the index reads new changes when no search asks it to. */
@@ -179,6 +197,8 @@ export class LotIndex {
   private scratch = new Int32Array(0);
   private all = new SlotList();
   private readonly rows = new Map<string, LotRow>();
+  /** Pages given since the last change, by search: the popular searches are asked again. */
+  private readonly pages = new Map<string, PageOf<PublicLot>>();
   private readonly queries = new Map<string, TextQuery | null>();
 
   constructor(db: Database, options: LotIndexOptions) {
@@ -246,6 +266,14 @@ export class LotIndex {
     const text = filters.q === undefined ? undefined : await this.textQuery(filters.q);
     if (text === null) return undefined;
     if (performance.now() - this.syncStartedAt >= this.options.staleMs) await this.sync();
+    const key = pageKey(lang, filters, page);
+    const cached = this.pages.get(key);
+    if (cached !== undefined) {
+      this.pages.delete(key);
+      this.pages.set(key, cached);
+      return cached;
+    }
+    const applied = this.applied;
     const amount = (value: bigint | undefined, otherwise: number) =>
       value === undefined ? otherwise : Number(value);
     const instant = (text: string | undefined, otherwise: number) =>
@@ -265,13 +293,21 @@ export class LotIndex {
     const found = this.collect(plan, position, page.limit + 1);
     const shown = await this.rowsOf(found.slice(0, page.limit));
     const last = shown.at(-1);
-    return {
+    const answer = {
       items: shown.map((row) => lotView(lang, row)),
       nextCursor:
         found.length > page.limit && last !== undefined
           ? encodeCursor({ at: last.cursor_at, id: last.id })
           : null,
     };
+    if (applied === this.applied) {
+      this.pages.set(key, answer);
+      for (const old of this.pages.keys()) {
+        if (this.pages.size <= PAGE_CACHE) break;
+        this.pages.delete(old);
+      }
+    }
+    return answer;
   }
 
   /**
@@ -368,6 +404,7 @@ export class LotIndex {
       [procurements],
     );
     this.applied += 1;
+    this.pages.clear();
     const kept = new Set<number>();
     for (const row of found.rows) kept.add(this.place(row, true));
     for (const procurement of procurements) {
@@ -821,4 +858,9 @@ export class LotIndex {
     this.queries.set(q, parsed);
     return parsed;
   }
+}
+
+function pageKey(lang: Language, filters: SearchFilters, page: Page): string {
+  const values = PAGE_FILTERS.map((name) => filters[name] ?? null);
+  return JSON.stringify([lang, page.limit, page.cursor ?? null, ...values]);
 }
