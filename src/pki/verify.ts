@@ -7,7 +7,7 @@ import type { BerNode } from './ber.js';
 import { parseCertificate, sameName } from './certificate.js';
 import type { Certificate } from './certificate.js';
 import { checkCmsSignatures, CMS_OIDS, parseCms } from './cms.js';
-import type { PkiIssue, SignerCheck, TimestampCheck } from './cms.js';
+import type { ParsedCms, PkiIssue, SignerCheck, TimestampCheck } from './cms.js';
 import { checkCrl, parseCrl } from './crl.js';
 import { PkiError } from './errors.js';
 import { keyHash, parseOcspResponse } from './ocsp.js';
@@ -260,14 +260,14 @@ async function timestampTrusted(
  * validity and revocation. `valid` holds only when every signer passes all of them.
  */
 export async function verifyCms(
-  input: Uint8Array | string,
+  input: Uint8Array | string | ParsedCms,
   options: CmsVerifyOptions,
 ): Promise<VerificationReport> {
   const file = options.file ?? null;
   let checks: SignerCheck[];
   let carried: Certificate[];
   try {
-    const cms = parseCms(input);
+    const cms = typeof input === 'string' || input instanceof Uint8Array ? parseCms(input) : input;
     carried = [...cms.certificates];
     checks = checkCmsSignatures(cms, { content: options.content });
   } catch (error) {

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from '../config/index.js';
 import type { Certificate } from '../pki/certificate.js';
+import type { ParsedCms } from '../pki/cms.js';
 import { signCms } from '../pki/cms-sign.js';
 import { parseCrl } from '../pki/crl.js';
 import {
@@ -42,7 +43,7 @@ export interface PlatformPki {
   /** Verifies a CMS (attached, or detached with `content`) at `at`: signatures, chain, time,
    *  revocation per configuration, and the key purpose when given (cert.wrong_purpose). */
   verifyCms(
-    cms: Uint8Array | string,
+    cms: Uint8Array | string | ParsedCms,
     options: { content?: Uint8Array; at: Date; purpose?: 'sign' | 'auth' },
   ): Promise<VerificationReport>;
   /** RFC 3161 token (DER) from the platform TSA over `data` (SHA-256 imprint). */

@@ -5,8 +5,8 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { canonicalJson } from '../domain/canonical-json.js';
 import { UppError } from '../domain/errors.js';
 import type { CertificateRole, SignerIdentity } from '../domain/participants.js';
-import type { Certificate } from '../pki/certificate.js';
 import { parseCms } from '../pki/cms.js';
+import type { ParsedCms } from '../pki/cms.js';
 import { PkiError } from '../pki/errors.js';
 import type { SignerReport, VerificationReport } from '../pki/verify.js';
 import type { Queryable } from '../store/database.js';
@@ -14,7 +14,7 @@ import type { Queryable } from '../store/database.js';
 /** What the pipeline needs of the platform's PKI (services/pki.ts provides it). */
 export interface SignatureVerifier {
   verifyCms(
-    cms: Uint8Array | string,
+    cms: Uint8Array | string | ParsedCms,
     options: { content?: Uint8Array; at: Date; purpose?: 'sign' | 'auth' },
   ): Promise<VerificationReport>;
 }
@@ -76,12 +76,9 @@ export async function verifySignedRequest(
 ): Promise<VerifiedSignature> {
   const canonical = new TextEncoder().encode(canonicalJson(request.payload));
   const cms = decodeSignature(request.signature);
-  let attached: Uint8Array | undefined;
-  let parsedCertificates: readonly Certificate[] = [];
+  let parsed: ParsedCms;
   try {
-    const parsed = parseCms(cms);
-    attached = parsed.content;
-    parsedCertificates = parsed.certificates;
+    parsed = parseCms(cms);
     if (parsed.signers.length !== 1) {
       throw refusal('signature.signer_count', 'a document here is signed by exactly one signer');
     }
@@ -89,16 +86,17 @@ export async function verifySignedRequest(
     if (error instanceof PkiError) throw refusal(error.code, error.message);
     throw error;
   }
+  const attached = parsed.content;
   if (attached !== undefined && !sameBytes(attached, canonical)) {
     throw refusal('document.content_mismatch', 'the signed content is not the canonical payload');
   }
-  const report = await verifier.verifyCms(cms, {
+  const report = await verifier.verifyCms(parsed, {
     ...(attached === undefined ? { content: canonical } : {}),
     at,
     purpose,
   });
   const signer = report.signers[0];
-  const certificate = parsedCertificates.find((c) => c.serialHex === signer?.certificate?.serial);
+  const certificate = parsed.certificates.find((c) => c.serialHex === signer?.certificate?.serial);
   const firstError = report.errors?.[0] ?? signer?.errors[0];
   if (!report.valid || signer === undefined || signer.certificate === null) {
     const code = firstError?.code ?? 'signature.invalid';
