@@ -27,6 +27,7 @@ import type { Language, SearchFilters } from '../../src/services/public-viewing.
 import { WrappingKey } from '../../src/services/sealing.js';
 import type { Database } from '../../src/store/database.js';
 import { migrate } from '../../src/store/migrate.js';
+import { testApp } from '../support/app.js';
 import { describeEachDatabase } from '../support/databases.js';
 
 const NOW = new Date('2026-03-02T04:00:00.000Z');
@@ -238,5 +239,43 @@ describeEachDatabase('lot index', (fresh) => {
       "SELECT count(*) AS n FROM lot WHERE published_at IS NOT NULL AND status <> 'draft'",
     );
     assert.equal(index.status.lots, Number(counted.rows[0]!.n));
+  });
+
+  test('the HTTP answers with the index are the database answers, tags and all', async () => {
+    const indexed = await testApp(db, {
+      UPP_SEARCH_INDEX: 'memory',
+      UPP_SEARCH_INDEX_STALE_MS: '0',
+    });
+    const plain = await testApp(db);
+    const paths = [
+      '/api/v1/public/lots?limit=7',
+      `/api/v1/public/lots?q=${encodeURIComponent(data.words[3]!)}&lang=kk`,
+      `/api/v1/public/lots?region=${data.regions[0]!}&status=accepting&limit=3`,
+      '/api/v1/public/lots?amountMin=nope',
+    ];
+    for (const path of paths) {
+      for (let round = 0; round < 2; round += 1) {
+        const ask = {
+          method: 'GET',
+          url: path,
+          headers: { 'x-request-id': 'lot-index-1' },
+        } as const;
+        const expected = await plain.app.inject(ask);
+        const actual = await indexed.app.inject(ask);
+        assert.equal(actual.statusCode, expected.statusCode, path);
+        assert.equal(actual.body, expected.body, path);
+        assert.equal(actual.headers.etag, expected.headers.etag, path);
+        assert.equal(actual.headers['content-type'], expected.headers['content-type'], path);
+      }
+      const first = await indexed.app.inject({ method: 'GET', url: path });
+      if (first.statusCode !== 200) continue;
+      const again = await indexed.app.inject({
+        method: 'GET',
+        url: path,
+        headers: { 'if-none-match': String(first.headers.etag) },
+      });
+      assert.equal(again.statusCode, 304, path);
+    }
+    await Promise.all([indexed.app.close(), plain.app.close()]);
   });
 });

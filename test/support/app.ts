@@ -11,6 +11,7 @@ import { workingCalendar } from '../../src/domain/calendar.js';
 import { fixedClock } from '../../src/domain/time.js';
 import type { SettableClock } from '../../src/domain/time.js';
 import { buildApp } from '../../src/http/app.js';
+import { LotIndex } from '../../src/services/lot-index.js';
 import { createPlatformPki, pkiSettingsFromEnv } from '../../src/services/pki.js';
 import type { PlatformPki } from '../../src/services/pki.js';
 import { WrappingKey } from '../../src/services/sealing.js';
@@ -44,8 +45,14 @@ export async function testApp(
   const clock = fixedClock(start);
   const pki = await createPlatformPki(pkiSettingsFromEnv(fullEnv, config), clock);
   const sealing = WrappingKey.fromBytes(randomBytes(32));
+  // The lot index only when a test asks for it: most fixtures write lots without releases.
+  const lotIndex =
+    env.UPP_SEARCH_INDEX === 'memory'
+      ? new LotIndex(db, { staleMs: config.searchIndexStaleMs })
+      : undefined;
+  await lotIndex?.ready();
   const app = await buildApp(
-    { config, db, clock, pki, calendar: workingCalendar(), sealing },
+    { config, db, clock, pki, calendar: workingCalendar(), sealing, lotIndex },
     { logger: logs === undefined ? false : { level: 'debug', stream: logs } },
   );
   await app.ready();

@@ -160,9 +160,20 @@ function matches(ifNoneMatch: string | undefined, tag: string): boolean {
 }
 
 /** The entity tag is a digest of the body as sent, so it changes exactly when the answer does. */
+function entityTag(body: string): string {
+  return `W/"${createHash('sha256').update(body).digest('base64url').slice(0, 32)}"`;
+}
+
+/**
+ * The body and tag of each page the lot index gave: the index gives the same page object again
+ * until something changes, and then it is written once, not once per request.
+ */
+const sentPages = new WeakMap<object, { body: string; tag: string }>();
+
 async function tagAnswer(request: FastifyRequest, reply: FastifyReply, payload: unknown) {
   if (reply.statusCode !== 200 || typeof payload !== 'string') return payload;
-  const tag = `W/"${createHash('sha256').update(payload).digest('base64url').slice(0, 32)}"`;
+  const given = reply.getHeader('etag');
+  const tag = typeof given === 'string' ? given : entityTag(payload);
   const maxAge = request.routeOptions.url?.endsWith('/reference')
     ? REFERENCE_MAX_AGE_SECONDS
     : MAX_AGE_SECONDS;
@@ -194,12 +205,20 @@ export async function publicRoutes(app: FastifyInstance): Promise<void> {
         response: { 200: pageOf(lotProperties), ...refusals },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const query = request.query as SearchFilters & Paged;
       const lang = languageOf(request);
       const paged = pageIn(query);
       const indexed = await app.ctx.lotIndex?.search(lang, query, paged);
-      return indexed ?? searchLots(app.ctx.db, lang, query, paged);
+      if (indexed === undefined) return searchLots(app.ctx.db, lang, query, paged);
+      let sent = sentPages.get(indexed);
+      if (sent === undefined) {
+        const body = reply.serialize(indexed) as string;
+        sent = { body, tag: entityTag(body) };
+        sentPages.set(indexed, sent);
+      }
+      reply.header('etag', sent.tag);
+      return reply.type('application/json; charset=utf-8').send(sent.body);
     },
   );
 
