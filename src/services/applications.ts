@@ -24,7 +24,7 @@ import {
 import type { ProcurementRow } from './procurement-state.js';
 import { rememberAnswer } from './idempotency.js';
 import type { IdempotentCall } from './idempotency.js';
-import { issueReceipt } from './receipts.js';
+import { issueReceiptFor } from './receipts.js';
 import type { Receipt, ReceiptPki } from './receipts.js';
 import { newProcurementKeys, openingKey, seal, unseal } from './sealing.js';
 import type { WrappingKey } from './sealing.js';
@@ -236,6 +236,28 @@ export async function releaseSecurity(
   }
 }
 
+/**
+ * The supplier's latest application, locked, with the next version number: the live one, if
+ * any, is always the latest, since only a new version ends it.
+ */
+async function latestApplication(
+  tx: Queryable,
+  procurementId: string,
+  participantId: string,
+): Promise<{ live: { id: string; version: number } | undefined; nextVersion: number }> {
+  const found = await tx.query<{ id: string; version: number; status: string }>(
+    `SELECT id, version, status FROM application
+      WHERE procurement_id = $1 AND supplier_participant_id = $2
+      ORDER BY version DESC LIMIT 1 FOR UPDATE`,
+    [procurementId, participantId],
+  );
+  const latest = found.rows[0];
+  return {
+    live: latest?.status === 'submitted' ? { id: latest.id, version: latest.version } : undefined,
+    nextVersion: (latest?.version ?? 0) + 1,
+  };
+}
+
 /** The supplier's live application, locked, if it has one. */
 async function liveApplication(
   tx: Queryable,
@@ -249,15 +271,6 @@ async function liveApplication(
     [procurementId, participantId],
   );
   return found.rows[0];
-}
-
-async function lastVersion(tx: Queryable, procurementId: string, participantId: string) {
-  const found = await tx.query<{ version: number | null }>(
-    `SELECT max(version) AS version FROM application
-      WHERE procurement_id = $1 AND supplier_participant_id = $2`,
-    [procurementId, participantId],
-  );
-  return found.rows[0]?.version ?? 0;
 }
 
 /**
@@ -379,7 +392,8 @@ export async function submitApplication(
         sealedSha256,
         now,
       );
-      const previous = await liveApplication(tx, procurementId, participantId);
+      const latest = await latestApplication(tx, procurementId, participantId);
+      const previous = latest.live;
       if (previous !== undefined) {
         await tx.query(`UPDATE application SET status = 'replaced', ended_at = $2 WHERE id = $1`, [
           previous.id,
@@ -388,7 +402,7 @@ export async function submitApplication(
         await releaseSecurity(tx, previous.id, now, session.identity);
       }
       const applicationId = randomUUID();
-      const version = (await lastVersion(tx, procurementId, participantId)) + 1;
+      const version = latest.nextVersion;
       await tx.query(
         `INSERT INTO application (id, procurement_id, supplier_participant_id, version, status,
          signed_document_id, sealed, sealed_sha256, received_at)
@@ -418,7 +432,13 @@ export async function submitApplication(
         );
       }
       if (invited !== null) await closeOnAgreement(ctx, tx, procurementId, session, now);
-      const receipt = await issueReceipt(tx, ctx.receipts, ctx.clock, { documentId });
+      const receipt = await issueReceiptFor(tx, ctx.receipts, ctx.clock, {
+        id: documentId,
+        action: 'application.submit',
+        payloadSha256: sealedSha256,
+        receivedAt: now,
+        signer: verified.signer,
+      });
       await appendAudit(tx, ctx.clock, {
         actor: session.identity,
         action: previous === undefined ? 'application.submitted' : 'application.replaced',

@@ -88,6 +88,16 @@ interface SignedDocumentRow {
   received_at: Date;
 }
 
+/** What a receipt says of the document it is for, as the document was stored. */
+export interface ReceivedDocument {
+  id: string;
+  action: string;
+  /** SHA-256 (hex) as stored in signed_document.payload_sha256. */
+  payloadSha256: string;
+  receivedAt: Date;
+  signer: NonNullable<SignerReport['certificate']>;
+}
+
 /**
  * Issues the receipt of a stored signed document (storeSignedDocument) inside the caller's
  * transaction, so a document and its receipt exist together or not at all. Any signed action
@@ -108,20 +118,41 @@ export async function issueReceipt(
   if (row === undefined || certificate === undefined || certificate === null) {
     throw new UppError('document.not_found', 404, 'no signed document to issue a receipt for');
   }
+  const document = {
+    id: request.documentId,
+    action: row.action,
+    payloadSha256: row.payload_sha256,
+    receivedAt: row.received_at,
+    signer: certificate,
+  };
+  return issueReceiptFor(tx, pki, clock, document, request.files);
+}
+
+/**
+ * The same receipt for a document the caller has just stored in this transaction: what the row
+ * holds is at hand, so it is not read back.
+ */
+export async function issueReceiptFor(
+  tx: Queryable,
+  pki: ReceiptPki,
+  clock: { now(): Date },
+  document: ReceivedDocument,
+  files: ReceiptFile[] = [],
+): Promise<Receipt> {
   const receipt = sealReceipt(pki, {
     format: RECEIPT_FORMAT,
     receiptId: randomUUID(),
-    documentId: request.documentId,
-    action: row.action,
-    receivedAt: toAstanaIso(row.received_at),
-    receivedAtUtc: row.received_at.toISOString(),
-    sha256: row.payload_sha256,
-    files: request.files ?? [],
-    signer: receiptSigner(certificate),
+    documentId: document.id,
+    action: document.action,
+    receivedAt: toAstanaIso(document.receivedAt),
+    receivedAtUtc: document.receivedAt.toISOString(),
+    sha256: document.payloadSha256,
+    files,
+    signer: receiptSigner(document.signer),
   });
   await tx.query(
     `INSERT INTO receipt (id, signed_document_id, receipt, issued_at) VALUES ($1, $2, $3, $4)`,
-    [receipt.receiptId, request.documentId, JSON.stringify(receipt), clock.now()],
+    [receipt.receiptId, document.id, JSON.stringify(receipt), clock.now()],
   );
   return receipt;
 }

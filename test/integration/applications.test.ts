@@ -2,7 +2,9 @@
 // route, log line or table shows a price; the chronograph opens them at the deadline.
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
+import { verifyInput } from '../../src/pki/verify.js';
 import { advanceDue } from '../../src/services/chronograph.js';
+import { receiptOf } from '../../src/services/receipts.js';
 import { migrate } from '../../src/store/migrate.js';
 import type { Database } from '../../src/store/database.js';
 import { describeEachDatabase } from '../support/databases.js';
@@ -113,6 +115,36 @@ describeEachDatabase('applications', (fresh) => {
     const refused = await submit(t, supplier, id, '-1');
     assert.equal(refused.statusCode, 400);
     assert.equal(leaks(refused.body), undefined);
+  });
+
+  test('the receipt says what the stored document says and verifies offline', async () => {
+    const id = await published(t, customer);
+    const submitted = await submit(t, supplier, id, '4200000.00');
+    assert.equal(submitted.statusCode, 201, submitted.body);
+    const receipt = submitted.json().receipt;
+    const stored = await t.app.ctx.db.query<{
+      action: string;
+      payload_sha256: string;
+      received_at: Date;
+      serial: string;
+    }>(
+      `SELECT action, payload_sha256, received_at,
+              report -> 'signers' -> 0 -> 'certificate' ->> 'serial' AS serial
+         FROM signed_document WHERE id = $1`,
+      [receipt.documentId],
+    );
+    const row = stored.rows[0]!;
+    assert.deepEqual(
+      [receipt.action, receipt.sha256, receipt.receivedAtUtc, receipt.signer.serial],
+      [row.action, row.payload_sha256, row.received_at.toISOString(), row.serial],
+    );
+    assert.deepEqual(await receiptOf(t.app.ctx.db, receipt.documentId), receipt);
+    const report = await verifyInput(JSON.stringify(receipt), {
+      trust: t.pki.trust,
+      at: t.clock.now(),
+      revocation: 'none',
+    });
+    assert.equal(report.valid, true, JSON.stringify(report));
   });
 
   test('an offer 1 ms after the deadline is refused; the chronograph opens the rest', async () => {
