@@ -439,16 +439,16 @@ export async function submitApplication(
         receivedAt: now,
         signer: verified.signer,
       });
+      const answer = { applicationId, version, receivedAt: now, receipt };
+      if (idempotency !== undefined) {
+        await rememberAnswer(tx, idempotency, { status: 201, body: answer }, now);
+      }
       await appendAudit(tx, ctx.clock, {
         actor: session.identity,
         action: previous === undefined ? 'application.submitted' : 'application.replaced',
         target: `procurement:${procurementId}`,
         details: { applicationId, version, documentId, sealedSha256 },
       });
-      const answer = { applicationId, version, receivedAt: now, receipt };
-      if (idempotency !== undefined) {
-        await rememberAnswer(tx, idempotency, { status: 201, body: answer }, now);
-      }
       return answer;
     },
   );

@@ -60,6 +60,50 @@ export function entryHash(entry: Omit<AuditEntry, 'hash'>): string {
 }
 
 /**
+ * The entry this process appended last, committed or not. The next append builds on it before
+ * it holds the lock and sends the lock and its entry together; the entry is written only if the
+ * chain, read under the lock, really ends there. Otherwise (another node appended, or that
+ * transaction rolled back) it reads the chain's end and builds again.
+ */
+let lastAppended: { seq: number; hash: string } | undefined;
+
+const INSERT_COLUMNS =
+  '(seq, recorded_at, actor, action, target, request_id, details, prev_hash, hash)';
+
+function entryParams(entry: AuditEntry): unknown[] {
+  return [
+    entry.seq,
+    entry.recordedAt,
+    entry.actor,
+    entry.action,
+    entry.target,
+    entry.requestId,
+    JSON.stringify(entry.details),
+    entry.prevHash,
+    entry.hash,
+  ];
+}
+
+function nextEntry(
+  previous: { seq: number; hash: string } | undefined,
+  clock: { now(): Date },
+  event: AuditEvent,
+  details: Record<string, unknown>,
+): AuditEntry {
+  const unhashed = {
+    seq: previous === undefined ? 1 : previous.seq + 1,
+    recordedAt: clock.now(),
+    actor: event.actor,
+    action: event.action,
+    target: event.target ?? null,
+    requestId: event.requestId ?? null,
+    details,
+    prevHash: previous?.hash ?? GENESIS_HASH,
+  };
+  return { ...unhashed, hash: entryHash(unhashed) };
+}
+
+/**
  * Appends one entry inside the caller's transaction, so the entry exists exactly when the change
  * it records does. Call it as the last step: the lock it takes is held until the commit.
  */
@@ -69,37 +113,38 @@ export async function appendAudit(
   event: AuditEvent,
 ): Promise<AuditEntry> {
   const details = jsonSafe(event.details ?? {});
-  await tx.query('SELECT pg_advisory_xact_lock($1)', [AUDIT_LOCK_KEY]);
+  let entry = nextEntry(lastAppended, clock, event, details);
+  lastAppended = { seq: entry.seq, hash: entry.hash };
+  const end = `${entry.seq - 1}:${entry.prevHash}`;
+  // Both statements go out at once; the insert's snapshot is taken after the lock is granted,
+  // so it sees every entry committed before.
+  const locked = tx.query('SELECT pg_advisory_xact_lock($1)', [AUDIT_LOCK_KEY]);
+  const written = tx.query(
+    `INSERT INTO audit_log ${INSERT_COLUMNS}
+     SELECT $1::bigint, $2::timestamptz, $3::text, $4::text, $5::text, $6::text, $7::jsonb,
+            $8::text, $9::text
+      WHERE COALESCE((SELECT seq::text || ':' || hash FROM audit_log ORDER BY seq DESC LIMIT 1),
+                     '0:' || $10::text) = $11::text`,
+    [...entryParams(entry), GENESIS_HASH, end],
+  );
+  await Promise.all([locked, written]);
+  if ((await written).rowCount === 1) return entry;
+
   const last = await tx.query<{ seq: bigint; hash: string }>(
     'SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1',
   );
   const previous = last.rows[0];
-  const unhashed = {
-    seq: previous === undefined ? 1 : Number(previous.seq) + 1,
-    recordedAt: clock.now(),
-    actor: event.actor,
-    action: event.action,
-    target: event.target ?? null,
-    requestId: event.requestId ?? null,
+  entry = nextEntry(
+    previous === undefined ? undefined : { seq: Number(previous.seq), hash: previous.hash },
+    clock,
+    event,
     details,
-    prevHash: previous?.hash ?? GENESIS_HASH,
-  };
-  const entry: AuditEntry = { ...unhashed, hash: entryHash(unhashed) };
+  );
+  lastAppended = { seq: entry.seq, hash: entry.hash };
   await tx.query(
-    `INSERT INTO audit_log
-       (seq, recorded_at, actor, action, target, request_id, details, prev_hash, hash)
+    `INSERT INTO audit_log ${INSERT_COLUMNS}
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-    [
-      entry.seq,
-      entry.recordedAt,
-      entry.actor,
-      entry.action,
-      entry.target,
-      entry.requestId,
-      JSON.stringify(entry.details),
-      entry.prevHash,
-      entry.hash,
-    ],
+    entryParams(entry),
   );
   return entry;
 }

@@ -5,6 +5,7 @@ import {
   GENESIS_HASH,
   appendAudit,
   auditCheckpoint,
+  entryHash,
   recordAudit,
   verifyAudit,
 } from '../../src/services/audit.js';
@@ -150,6 +151,53 @@ describeEachDatabase('audit log', (fresh) => {
     );
     await recordSome(db, 1);
     assert.deepEqual((await verifyAudit(db)).ok && (await auditCheckpoint(db)).count, 2);
+  });
+
+  test('an entry another node appended meanwhile is built upon, not overwritten', async () => {
+    const db = await migrated();
+    await recordSome(db, 2);
+    const end = await auditCheckpoint(db);
+    const theirs = {
+      seq: 3,
+      recordedAt: new Date(clock.now().getTime() + 1),
+      actor: 'system',
+      action: 'test.other_node',
+      target: null,
+      requestId: null,
+      details: {},
+      prevHash: end.hash,
+    };
+    await db.query(
+      `INSERT INTO audit_log (seq, recorded_at, actor, action, target, request_id, details,
+         prev_hash, hash) VALUES ($1, $2, $3, $4, NULL, NULL, '{}', $5, $6)`,
+      [3, theirs.recordedAt, theirs.actor, theirs.action, theirs.prevHash, entryHash(theirs)],
+    );
+    await recordSome(db, 1);
+    const rows = await db.query<{ action: string }>('SELECT action FROM audit_log ORDER BY seq');
+    assert.deepEqual(
+      rows.rows.map((row) => row.action),
+      [
+        'procurement.published',
+        'procurement.published',
+        'test.other_node',
+        'procurement.published',
+      ],
+    );
+    assert.deepEqual(await verifyAudit(db), {
+      ok: true,
+      count: 4,
+      hash: (await auditCheckpoint(db)).hash,
+    });
+  });
+
+  test('appends to two logs in turn each link to their own last entry', async () => {
+    const first = await migrated();
+    const second = await migrated();
+    for (const db of [first, second, first, second, second, first]) await recordSome(db, 1);
+    for (const db of [first, second]) {
+      const result = await verifyAudit(db);
+      assert.deepEqual([result.ok, result.count], [true, 3]);
+    }
   });
 
   test('details that would not survive a round trip through jsonb are refused', async () => {
