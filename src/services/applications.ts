@@ -24,7 +24,7 @@ import {
 import type { ProcurementRow } from './procurement-state.js';
 import { rememberAnswer } from './idempotency.js';
 import type { IdempotentCall } from './idempotency.js';
-import { issueReceiptFor } from './receipts.js';
+import { receiptFor } from './receipts.js';
 import type { Receipt, ReceiptPki } from './receipts.js';
 import { newProcurementKeys, openingKey, seal, unseal } from './sealing.js';
 import type { WrappingKey } from './sealing.js';
@@ -142,41 +142,85 @@ async function lotsOf(tx: Queryable, procurementId: string): Promise<Map<string,
   return new Map(found.rows.map((lot) => [lot.id, lot]));
 }
 
-/** The signed document as stored: its payload without prices, its CMS only inside the envelope. */
-async function storeSealedDocument(
+/** How one lot of an application is secured, as application_lot keeps it. */
+interface SecuredLot {
+  lotId: string;
+  kind: string;
+  amount: bigint;
+  reference: string | null;
+}
+
+interface NewApplication {
+  id: string;
+  version: number;
+  procurementId: string;
+  participantId: string;
+  documentId: string;
+  sealed: Buffer;
+  sealedSha256: string;
+  receivedAt: Date;
+}
+
+/**
+ * Stores a submitted application in one statement: the signed document (its payload without
+ * prices, its CMS only inside the envelope), the application, how each lot is secured, and the
+ * receipt. Their references are checked at the end of the statement, when all the rows exist.
+ */
+async function storeApplication(
   tx: Queryable,
   request: SignedRequest,
   verified: VerifiedSignature,
-  participantId: string,
-  sealedSha256: string,
-  now: Date,
-): Promise<string> {
+  rows: { application: NewApplication; lots: SecuredLot[]; receipt: Receipt; issuedAt: Date },
+): Promise<void> {
+  const { application, lots, receipt } = rows;
   const offers = request.payload.lots as LotOffer[];
   const visible = {
     action: request.payload.action,
     procurementId: request.payload.procurementId,
-    participantId,
+    participantId: application.participantId,
     lots: offers.map((offer) => ({ lotId: offer.lotId, security: offer.security ?? null })),
     sealed: true,
   };
-  const id = randomUUID();
   await tx.query(
-    `INSERT INTO signed_document (id, action, participant_id, signer_iin, signer_bin, payload,
-       payload_sha256, cms, report, received_at, sealed)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, '\\x', $8, $9, true)`,
+    `WITH document AS (
+       INSERT INTO signed_document (id, action, participant_id, signer_iin, signer_bin, payload,
+         payload_sha256, cms, report, received_at, sealed)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, '\\x', $8, $9, true)
+     ), application AS (
+       INSERT INTO application (id, procurement_id, supplier_participant_id, version, status,
+         signed_document_id, sealed, sealed_sha256, received_at)
+       VALUES ($10, $11, $3, $12, 'submitted', $1, $13, $7, $9)
+     ), secured AS (
+       INSERT INTO application_lot (application_id, lot_id, security_kind, security_amount,
+         security_reference)
+       SELECT $10::uuid, l.lot_id::uuid, l.kind, l.amount::bigint, l.reference
+         FROM unnest($14::text[], $15::text[], $16::text[], $17::text[])
+           AS l (lot_id, kind, amount, reference)
+     )
+     INSERT INTO receipt (id, signed_document_id, receipt, issued_at) VALUES ($18, $1, $19, $20)`,
     [
-      id,
+      application.documentId,
       request.payload.action,
-      participantId,
+      application.participantId,
       verified.identity.iin ?? null,
       verified.identity.bin ?? null,
       JSON.stringify(visible),
-      sealedSha256,
+      application.sealedSha256,
       JSON.stringify(verified.report),
-      now,
+      application.receivedAt,
+      application.id,
+      application.procurementId,
+      application.version,
+      application.sealed,
+      lots.map((lot) => lot.lotId),
+      lots.map((lot) => lot.kind),
+      lots.map((lot) => lot.amount.toString()),
+      lots.map((lot) => lot.reference),
+      receipt.receiptId,
+      JSON.stringify(receipt),
+      rows.issuedAt,
     ],
   );
-  return id;
 }
 
 /**
@@ -384,14 +428,6 @@ export async function submitApplication(
       });
       const sealed = seal(procurement.public_key!, procurementId, Buffer.from(envelope, 'utf8'));
       const sealedSha256 = sha256(sealed);
-      const documentId = await storeSealedDocument(
-        tx,
-        request,
-        verified,
-        participantId,
-        sealedSha256,
-        now,
-      );
       const latest = await latestApplication(tx, procurementId, participantId);
       const previous = latest.live;
       if (previous !== undefined) {
@@ -402,43 +438,41 @@ export async function submitApplication(
         await releaseSecurity(tx, previous.id, now, session.identity);
       }
       const applicationId = randomUUID();
+      const documentId = randomUUID();
       const version = latest.nextVersion;
-      await tx.query(
-        `INSERT INTO application (id, procurement_id, supplier_participant_id, version, status,
-         signed_document_id, sealed, sealed_sha256, received_at)
-       VALUES ($1, $2, $3, $4, 'submitted', $5, $6, $7, $8)`,
-        [
-          applicationId,
-          procurementId,
-          participantId,
-          version,
-          documentId,
-          sealed,
-          sealedSha256,
-          now,
-        ],
-      );
+      const secured: SecuredLot[] = [];
       for (const offer of offers) {
         const lot = lots.get(offer.lotId)!;
         const amount = securityAmount(lot.amount, procurement.security_basis_points);
         const need = { applicationId, participantId, procurementId, lot };
         const reference = await secureLot(tx, offer.security, need, amount, now, session.identity);
         const kind = reference === null ? 'none' : (offer.security?.kind ?? 'none');
-        await tx.query(
-          `INSERT INTO application_lot (application_id, lot_id, security_kind, security_amount,
-             security_reference)
-           VALUES ($1, $2, $3, $4, $5)`,
-          [applicationId, lot.id, kind, amount, reference],
-        );
+        secured.push({ lotId: lot.id, kind, amount, reference });
       }
-      if (invited !== null) await closeOnAgreement(ctx, tx, procurementId, session, now);
-      const receipt = await issueReceiptFor(tx, ctx.receipts, ctx.clock, {
+      const receipt = receiptFor(ctx.receipts, {
         id: documentId,
         action: 'application.submit',
         payloadSha256: sealedSha256,
         receivedAt: now,
         signer: verified.signer,
       });
+      const application = {
+        id: applicationId,
+        version,
+        procurementId,
+        participantId,
+        documentId,
+        sealed,
+        sealedSha256,
+        receivedAt: now,
+      };
+      await storeApplication(tx, request, verified, {
+        application,
+        lots: secured,
+        receipt,
+        issuedAt: ctx.clock.now(),
+      });
+      if (invited !== null) await closeOnAgreement(ctx, tx, procurementId, session, now);
       const answer = { applicationId, version, receivedAt: now, receipt };
       if (idempotency !== undefined) {
         await rememberAnswer(tx, idempotency, { status: 201, body: answer }, now);

@@ -128,6 +128,25 @@ export async function issueReceipt(
   return issueReceiptFor(tx, pki, clock, document, request.files);
 }
 
+/** The signed and time-stamped receipt of a document, not yet stored. */
+export function receiptFor(
+  pki: ReceiptPki,
+  document: ReceivedDocument,
+  files: ReceiptFile[] = [],
+): Receipt {
+  return sealReceipt(pki, {
+    format: RECEIPT_FORMAT,
+    receiptId: randomUUID(),
+    documentId: document.id,
+    action: document.action,
+    receivedAt: toAstanaIso(document.receivedAt),
+    receivedAtUtc: document.receivedAt.toISOString(),
+    sha256: document.payloadSha256,
+    files,
+    signer: receiptSigner(document.signer),
+  });
+}
+
 /**
  * The same receipt for a document the caller has just stored in this transaction: what the row
  * holds is at hand, so it is not read back.
@@ -139,17 +158,7 @@ export async function issueReceiptFor(
   document: ReceivedDocument,
   files: ReceiptFile[] = [],
 ): Promise<Receipt> {
-  const receipt = sealReceipt(pki, {
-    format: RECEIPT_FORMAT,
-    receiptId: randomUUID(),
-    documentId: document.id,
-    action: document.action,
-    receivedAt: toAstanaIso(document.receivedAt),
-    receivedAtUtc: document.receivedAt.toISOString(),
-    sha256: document.payloadSha256,
-    files,
-    signer: receiptSigner(document.signer),
-  });
+  const receipt = receiptFor(pki, document, files);
   await tx.query(
     `INSERT INTO receipt (id, signed_document_id, receipt, issued_at) VALUES ($1, $2, $3, $4)`,
     [receipt.receiptId, document.id, JSON.stringify(receipt), clock.now()],
