@@ -9,6 +9,7 @@ export interface Config {
   dataDir: string;
   databaseUrl: string | undefined;
   databasePoolSize: number;
+  workers: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   bodyLimitBytes: number;
   corsOrigins: string[];
@@ -153,6 +154,13 @@ export const VARIABLES = {
     fallback: 10,
     parse: integer(1, 200),
     description: 'connections to the PostgreSQL server per process',
+  },
+  workers: {
+    name: 'UPP_WORKERS',
+    accepts: 'an integer from 1 to 64 (more than 1 only with DATABASE_URL)',
+    fallback: 1,
+    parse: integer(1, 64),
+    description: 'server processes of this node sharing its port, one per core',
   },
   logLevel: {
     name: 'LOG_LEVEL',
