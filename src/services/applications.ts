@@ -53,6 +53,8 @@ interface OpenProcurement {
   organizer_participant_id: string;
   invited_participant_id: string | null;
   public_key: Buffer | null;
+  /** The lots with their amounts as text: fixed once the procurement is published. */
+  lots: { id: string; number: number; amount: string }[] | null;
 }
 
 interface LotRow {
@@ -85,7 +87,9 @@ export async function createProcurementKey(
 /**
  * Locks the procurement against the chronograph (which closes acceptance under FOR UPDATE) and
  * only then reads the clock: an offer either holds the lock first, and its instant is before the
- * deadline, or arrives after the closing, and its instant is after it.
+ * deadline, or arrives after the closing, and its instant is after it. Its lots come with it:
+ * their numbers and amounts do not change after the draft, so the statement's snapshot, taken
+ * before the lock, reads them as they are.
  */
 async function openForOffers(
   ctx: ApplicationContext,
@@ -94,7 +98,10 @@ async function openForOffers(
 ): Promise<{ procurement: OpenProcurement; now: Date }> {
   const found = await tx.query<OpenProcurement>(
     `SELECT p.id, p.status, p.offers_end_at, p.security_basis_points, p.customer_participant_id,
-            p.organizer_participant_id, p.invited_participant_id, k.public_key
+            p.organizer_participant_id, p.invited_participant_id, k.public_key,
+            (SELECT json_agg(json_build_object('id', l.id, 'number', l.number,
+                                               'amount', l.amount::text))
+               FROM lot l WHERE l.procurement_id = p.id) AS lots
        FROM procurement p LEFT JOIN procurement_key k ON k.procurement_id = p.id
       WHERE p.id = $1 FOR SHARE OF p`,
     [procurementId],
@@ -134,12 +141,13 @@ function checkOffers(offers: readonly LotOffer[], lots: ReadonlyMap<string, LotR
   }
 }
 
-async function lotsOf(tx: Queryable, procurementId: string): Promise<Map<string, LotRow>> {
-  const found = await tx.query<LotRow>(
-    'SELECT id, number, amount FROM lot WHERE procurement_id = $1',
-    [procurementId],
+function lotsOf(procurement: OpenProcurement): Map<string, LotRow> {
+  return new Map(
+    (procurement.lots ?? []).map((lot) => [
+      lot.id,
+      { id: lot.id, number: lot.number, amount: BigInt(lot.amount) },
+    ]),
   );
-  return new Map(found.rows.map((lot) => [lot.id, lot]));
 }
 
 /** How one lot of an application is secured, as application_lot keeps it. */
@@ -420,7 +428,7 @@ export async function submitApplication(
         refuse('application.not_invited', 403, 'only the invited supplier takes part');
       }
       const offers = request.payload.lots as LotOffer[];
-      const lots = await lotsOf(tx, procurementId);
+      const lots = lotsOf(procurement);
       checkOffers(offers, lots);
       const envelope = JSON.stringify({
         payload: canonicalJson(request.payload),
