@@ -112,13 +112,24 @@ function contentKey(shared: Buffer, ephemeral: Buffer, procurementId: string): B
   return Buffer.from(hkdfSync('sha256', shared, ephemeral, sealContext(procurementId), KEY_BYTES));
 }
 
+/** Procurement keys read, by their exact DER: every offer to one is sealed to the same key. */
+const recipients = new Map<string, KeyObject>();
+const RECIPIENTS_KEPT = 1000;
+
+function recipientKey(publicKeyDer: Uint8Array): KeyObject {
+  const der = Buffer.from(publicKeyDer);
+  const id = der.toString('base64');
+  const known = recipients.get(id);
+  if (known !== undefined) return known;
+  const key = createPublicKey({ key: der, format: 'der', type: 'spki' });
+  if (recipients.size >= RECIPIENTS_KEPT) recipients.delete(recipients.keys().next().value!);
+  recipients.set(id, key);
+  return key;
+}
+
 /** Seals `plain` to a procurement's public key; only its private key opens it. */
 export function seal(publicKeyDer: Uint8Array, procurementId: string, plain: Uint8Array): Buffer {
-  const recipient = createPublicKey({
-    key: Buffer.from(publicKeyDer),
-    format: 'der',
-    type: 'spki',
-  });
+  const recipient = recipientKey(publicKeyDer);
   const ephemeral = generateKeyPairSync('x25519');
   const ephemeralDer = ephemeral.publicKey.export({ format: 'der', type: 'spki' });
   const shared = diffieHellman({ privateKey: ephemeral.privateKey, publicKey: recipient });

@@ -57,6 +57,21 @@ test('another procurement, another key or a changed byte does not open it', () =
   );
 });
 
+test('offers sealed in turn to two procurements each open only with their own key', () => {
+  const first = newProcurementKeys(wrapping, 'p-1');
+  const second = newProcurementKeys(wrapping, 'p-1');
+  const firstKey = openingKey(wrapping, 'p-1', first.wrappedPrivateKey);
+  const secondKey = openingKey(wrapping, 'p-1', second.wrappedPrivateKey);
+  for (let round = 0; round < 3; round += 1) {
+    const toFirst = seal(first.publicKey, 'p-1', offer);
+    const toSecond = seal(second.publicKey, 'p-1', offer);
+    assert.deepEqual(unseal(firstKey, 'p-1', toFirst), offer);
+    assert.deepEqual(unseal(secondKey, 'p-1', toSecond), offer);
+    assert.throws(() => unseal(secondKey, 'p-1', toFirst), refusedWith('sealing.open_failed'));
+    assert.throws(() => unseal(firstKey, 'p-1', toSecond), refusedWith('sealing.open_failed'));
+  }
+});
+
 test('the wrapping key file is created once, private to its owner, and kept', () => {
   const path = join(mkdtempSync(join(tmpdir(), 'upp-sealing-')), 'keys', 'offer-wrapping.key');
   const first = WrappingKey.fromFile(path);
