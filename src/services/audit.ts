@@ -117,25 +117,29 @@ export async function appendAudit(
   lastAppended = { seq: entry.seq, hash: entry.hash };
   const end = `${entry.seq - 1}:${entry.prevHash}`;
   // Both statements go out at once; the insert's snapshot is taken after the lock is granted,
-  // so it sees every entry committed before.
+  // so it sees every entry committed before. It answers the chain's end it saw, written or not.
   const locked = tx.query('SELECT pg_advisory_xact_lock($1)', [AUDIT_LOCK_KEY]);
-  const written = tx.query(
-    `INSERT INTO audit_log ${INSERT_COLUMNS}
-     SELECT $1::bigint, $2::timestamptz, $3::text, $4::text, $5::text, $6::text, $7::jsonb,
-            $8::text, $9::text
-      WHERE COALESCE((SELECT seq::text || ':' || hash FROM audit_log ORDER BY seq DESC LIMIT 1),
-                     '0:' || $10::text) = $11::text`,
+  const written = tx.query<{ seq: bigint | null; hash: string | null; written: bigint }>(
+    `WITH head AS (SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1),
+     inserted AS (
+       INSERT INTO audit_log ${INSERT_COLUMNS}
+       SELECT $1::bigint, $2::timestamptz, $3::text, $4::text, $5::text, $6::text, $7::jsonb,
+              $8::text, $9::text
+        WHERE COALESCE((SELECT seq::text || ':' || hash FROM head), '0:' || $10::text) = $11::text
+       RETURNING 1
+     )
+     SELECT head.seq, head.hash, (SELECT count(*) FROM inserted) AS written
+       FROM (SELECT 1) AS one LEFT JOIN head ON true`,
     [...entryParams(entry), GENESIS_HASH, end],
   );
   await Promise.all([locked, written]);
-  if ((await written).rowCount === 1) return entry;
+  const seen = (await written).rows[0];
+  if (seen?.written === 1n) return entry;
 
-  const last = await tx.query<{ seq: bigint; hash: string }>(
-    'SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1',
-  );
-  const previous = last.rows[0];
   entry = nextEntry(
-    previous === undefined ? undefined : { seq: Number(previous.seq), hash: previous.hash },
+    seen?.seq === null || seen?.seq === undefined
+      ? undefined
+      : { seq: Number(seen.seq), hash: seen.hash! },
     clock,
     event,
     details,
