@@ -30,8 +30,8 @@ import type { TextQuery } from './text-query.js';
 
 /** Lots read per statement while the index is built. */
 const LOAD_BATCH = 20_000;
-/** Rows of lots kept for answers; the newest lots are the ones most searches show. */
-const ROW_CACHE = 20_000;
+/** Rows of lots kept for answers (a few hundred MB at most): searches show the same lots. */
+const ROW_CACHE = 250_000;
 /** Pages kept until the next change; they are shared, so nothing may change one. */
 const PAGE_CACHE = 2_000;
 /** The filters a page depends on, in a fixed order. */
@@ -197,6 +197,8 @@ export class LotIndex {
   private scratch = new Int32Array(0);
   private all = new SlotList();
   private readonly rows = new Map<string, LotRow>();
+  /** The views of the kept rows, per language: shared, so nothing may change one. */
+  private readonly views = new WeakMap<LotRow, Partial<Record<Language, PublicLot>>>();
   /** Pages given since the last change, by search: the popular searches are asked again. */
   private readonly pages = new Map<string, PageOf<PublicLot>>();
   private readonly queries = new Map<string, TextQuery | null>();
@@ -294,7 +296,7 @@ export class LotIndex {
     const shown = await this.rowsOf(found.slice(0, page.limit));
     const last = shown.at(-1);
     const answer = {
-      items: shown.map((row) => lotView(lang, row)),
+      items: shown.map((row) => this.viewOf(lang, row)),
       nextCursor:
         found.length > page.limit && last !== undefined
           ? encodeCursor({ at: last.cursor_at, id: last.id })
@@ -810,6 +812,15 @@ export class LotIndex {
     }
     for (const word of touched) scratch[word] = 0;
     return top;
+  }
+
+  private viewOf(lang: Language, row: LotRow): PublicLot {
+    let views = this.views.get(row);
+    if (views === undefined) {
+      views = {};
+      this.views.set(row, views);
+    }
+    return (views[lang] ??= lotView(lang, row));
   }
 
   /**

@@ -13,7 +13,13 @@ import {
   searchProcurements,
   searchUnreliableSuppliers,
 } from '../../services/public-viewing.js';
-import type { Language, Page, PlanFilters, SearchFilters } from '../../services/public-viewing.js';
+import type {
+  Language,
+  Page,
+  PlanFilters,
+  PublicLot,
+  SearchFilters,
+} from '../../services/public-viewing.js';
 import { idParams } from '../schemas.js';
 
 /** Seconds a shared cache may keep an answer: short, because statuses move with deadlines. */
@@ -124,6 +130,9 @@ const planProperties = {
   amount: string,
 } as const;
 
+/** One lot of a search page, as the page's own schema writes it (see the lot search route). */
+const lotItem = { type: 'object', properties: lotProperties } as const;
+
 const pageOf = (properties: object) =>
   ({
     type: 'object',
@@ -169,6 +178,8 @@ function entityTag(body: string): string {
  * until something changes, and then it is written once, not once per request.
  */
 const sentPages = new WeakMap<object, { body: string; tag: string }>();
+/** The same for each lot of those pages: the index gives the same lot object again too. */
+const sentLots = new WeakMap<PublicLot, string>();
 
 async function tagAnswer(request: FastifyRequest, reply: FastifyReply, payload: unknown) {
   if (reply.statusCode !== 200 || typeof payload !== 'string') return payload;
@@ -213,7 +224,17 @@ export async function publicRoutes(app: FastifyInstance): Promise<void> {
       if (indexed === undefined) return searchLots(app.ctx.db, lang, query, paged);
       let sent = sentPages.get(indexed);
       if (sent === undefined) {
-        const body = reply.serialize(indexed) as string;
+        const item = reply.compileSerializationSchema(lotItem);
+        const items = indexed.items.map((lot) => {
+          let written = sentLots.get(lot);
+          if (written === undefined) {
+            written = item(lot as unknown as Record<string, unknown>);
+            sentLots.set(lot, written);
+          }
+          return written;
+        });
+        const cursor = indexed.nextCursor === null ? 'null' : JSON.stringify(indexed.nextCursor);
+        const body = `{"items":[${items.join(',')}],"nextCursor":${cursor}}`;
         sent = { body, tag: entityTag(body) };
         sentPages.set(indexed, sent);
       }
