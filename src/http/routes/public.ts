@@ -169,7 +169,7 @@ function matches(ifNoneMatch: string | undefined, tag: string): boolean {
 }
 
 /** The entity tag is a digest of the body as sent, so it changes exactly when the answer does. */
-function entityTag(body: string): string {
+function entityTag(body: string | Buffer): string {
   return `W/"${createHash('sha256').update(body).digest('base64url').slice(0, 32)}"`;
 }
 
@@ -177,12 +177,13 @@ function entityTag(body: string): string {
  * The body and tag of each page the lot index gave: the index gives the same page object again
  * until something changes, and then it is written once, not once per request.
  */
-const sentPages = new WeakMap<object, { body: string; tag: string }>();
+const sentPages = new WeakMap<object, { body: Buffer; tag: string }>();
 /** The same for each lot of those pages: the index gives the same lot object again too. */
 const sentLots = new WeakMap<PublicLot, string>();
 
 async function tagAnswer(request: FastifyRequest, reply: FastifyReply, payload: unknown) {
-  if (reply.statusCode !== 200 || typeof payload !== 'string') return payload;
+  const text = typeof payload === 'string' || Buffer.isBuffer(payload);
+  if (reply.statusCode !== 200 || !text) return payload;
   const given = reply.getHeader('etag');
   const tag = typeof given === 'string' ? given : entityTag(payload);
   const maxAge = request.routeOptions.url?.endsWith('/reference')
@@ -234,7 +235,7 @@ export async function publicRoutes(app: FastifyInstance): Promise<void> {
           return written;
         });
         const cursor = indexed.nextCursor === null ? 'null' : JSON.stringify(indexed.nextCursor);
-        const body = `{"items":[${items.join(',')}],"nextCursor":${cursor}}`;
+        const body = Buffer.from(`{"items":[${items.join(',')}],"nextCursor":${cursor}}`);
         sent = { body, tag: entityTag(body) };
         sentPages.set(indexed, sent);
       }
