@@ -67,6 +67,13 @@ const INDEX_COLUMNS = `t.id::text AS id, t.procurement_id::text AS procurement_i
   t.amount::float8 AS amount, t.ens_tru,
   array_to_string(tsvector_to_array(t.lookup), chr(31)) AS tokens`;
 
+/** A lot's row as answers show it, with its views and their JSON once made. */
+interface KeptRow {
+  row: LotRow;
+  views: Partial<Record<Language, PublicLot>>;
+  written: Partial<Record<Language, string>>;
+}
+
 interface IndexRow {
   id: string;
   procurement_id: string;
@@ -196,9 +203,8 @@ export class LotIndex {
   private readonly bitmaps: (Int32Array | undefined)[] = [];
   private scratch = new Int32Array(0);
   private all = new SlotList();
-  private readonly rows = new Map<string, LotRow>();
-  /** The views of the kept rows, per language: shared, so nothing may change one. */
-  private readonly views = new WeakMap<LotRow, Partial<Record<Language, PublicLot>>>();
+  private readonly rows = new Map<string, KeptRow>();
+  private readonly texts = new Map<string, string>();
   /** Pages given since the last change, by search: the popular searches are asked again. */
   private readonly pages = new Map<string, PageOf<PublicLot>>();
   private readonly queries = new Map<string, TextQuery | null>();
@@ -294,9 +300,9 @@ export class LotIndex {
     };
     const found = this.collect(plan, position, page.limit + 1);
     const shown = await this.rowsOf(found.slice(0, page.limit));
-    const last = shown.at(-1);
+    const last = shown.at(-1)?.row;
     const answer = {
-      items: shown.map((row) => this.viewOf(lang, row)),
+      items: shown.map((kept) => (kept.views[lang] ??= lotView(lang, kept.row))),
       nextCursor:
         found.length > page.limit && last !== undefined
           ? encodeCursor({ at: last.cursor_at, id: last.id })
@@ -415,6 +421,14 @@ export class LotIndex {
     }
   }
 
+  /** One string object for equal texts: a million lots share a few hundred thousand. */
+  private intern(text: string): string {
+    const known = this.texts.get(text);
+    if (known !== undefined) return known;
+    this.texts.set(text, text);
+    return text;
+  }
+
   private token(text: string): number {
     let id = this.dictionary.get(text);
     if (id === undefined) {
@@ -451,7 +465,7 @@ export class LotIndex {
     if (known === undefined) {
       this.slotOf.set(row.id, slot);
       this.ids[slot] = row.id;
-      this.procurementOf[slot] = row.procurement_id;
+      this.procurementOf[slot] = this.intern(row.procurement_id);
       const siblings = this.lotsOf.get(row.procurement_id);
       if (siblings === undefined) this.lotsOf.set(row.procurement_id, [slot]);
       else siblings.push(slot);
@@ -470,7 +484,7 @@ export class LotIndex {
     }
     this.offersEnd[slot] = row.offers_end ?? Number.NaN;
     this.amount[slot] = row.amount;
-    this.ens[slot] = row.ens_tru;
+    this.ens[slot] = this.intern(row.ens_tru);
     const tokens = [...new Set(row.tokens.split(SEPARATOR))].map((text) => this.token(text));
     tokens.sort((a, b) => a - b);
     this.store(slot, tokens);
@@ -814,22 +828,23 @@ export class LotIndex {
     return top;
   }
 
-  private viewOf(lang: Language, row: LotRow): PublicLot {
-    let views = this.views.get(row);
-    if (views === undefined) {
-      views = {};
-      this.views.set(row, views);
-    }
-    return (views[lang] ??= lotView(lang, row));
+  /**
+   * The JSON of a lot of a page this index gave, written by `write` once per kept row and
+   * language (the same view object is given until the lot changes).
+   */
+  written(lang: Language, lot: PublicLot, write: (lot: PublicLot) => string): string {
+    const kept = this.rows.get(lot.id);
+    if (kept === undefined || kept.views[lang] !== lot) return write(lot);
+    return (kept.written[lang] ??= write(lot));
   }
 
   /**
    * The rows of these lots, from the cache or in one statement, in the same order. Rows read
    * while a reload was applied may be older than it, so they are used once and not kept.
    */
-  private async rowsOf(slots: number[]): Promise<LotRow[]> {
+  private async rowsOf(slots: number[]): Promise<KeptRow[]> {
     const ids = slots.map((slot) => this.ids[slot]!);
-    const read = new Map<string, LotRow>();
+    const read = new Map<string, KeptRow>();
     const missing = ids.filter((id) => !this.rows.has(id));
     if (missing.length > 0) {
       const applied = this.applied;
@@ -840,9 +855,9 @@ export class LotIndex {
            JOIN procurement p ON p.id = t.procurement_id`,
         [missing],
       );
-      for (const row of found.rows) read.set(row.id, row);
+      for (const row of found.rows) read.set(row.id, { row, views: {}, written: {} });
       if (applied === this.applied) {
-        for (const row of found.rows) this.rows.set(row.id, row);
+        for (const [id, kept] of read) this.rows.set(id, kept);
         for (const id of this.rows.keys()) {
           if (this.rows.size <= ROW_CACHE) break;
           this.rows.delete(id);
@@ -850,8 +865,8 @@ export class LotIndex {
       }
     }
     return ids.flatMap((id) => {
-      const row = read.get(id) ?? this.rows.get(id);
-      return row === undefined ? [] : [row];
+      const kept = read.get(id) ?? this.rows.get(id);
+      return kept === undefined ? [] : [kept];
     });
   }
 

@@ -178,8 +178,6 @@ function entityTag(body: string | Buffer): string {
  * until something changes, and then it is written once, not once per request.
  */
 const sentPages = new WeakMap<object, { body: Buffer; tag: string }>();
-/** The same for each lot of those pages: the index gives the same lot object again too. */
-const sentLots = new WeakMap<PublicLot, string>();
 
 async function tagAnswer(request: FastifyRequest, reply: FastifyReply, payload: unknown) {
   const text = typeof payload === 'string' || Buffer.isBuffer(payload);
@@ -221,19 +219,16 @@ export async function publicRoutes(app: FastifyInstance): Promise<void> {
       const query = request.query as SearchFilters & Paged;
       const lang = languageOf(request);
       const paged = pageIn(query);
-      const indexed = await app.ctx.lotIndex?.search(lang, query, paged);
-      if (indexed === undefined) return searchLots(app.ctx.db, lang, query, paged);
+      const index = app.ctx.lotIndex;
+      const indexed = await index?.search(lang, query, paged);
+      if (index === undefined || indexed === undefined) {
+        return searchLots(app.ctx.db, lang, query, paged);
+      }
       let sent = sentPages.get(indexed);
       if (sent === undefined) {
         const item = reply.compileSerializationSchema(lotItem);
-        const items = indexed.items.map((lot) => {
-          let written = sentLots.get(lot);
-          if (written === undefined) {
-            written = item(lot as unknown as Record<string, unknown>);
-            sentLots.set(lot, written);
-          }
-          return written;
-        });
+        const write = (lot: PublicLot) => item(lot as unknown as Record<string, unknown>);
+        const items = indexed.items.map((lot) => index.written(lang, lot, write));
         const cursor = indexed.nextCursor === null ? 'null' : JSON.stringify(indexed.nextCursor);
         const body = Buffer.from(`{"items":[${items.join(',')}],"nextCursor":${cursor}}`);
         sent = { body, tag: entityTag(body) };
