@@ -61,7 +61,7 @@ export function entryHash(entry: Omit<AuditEntry, 'hash'>): string {
 
 /**
  * The entry this process appended last, committed or not. The next append builds on it before
- * it holds the lock and sends the lock and its entry together; the entry is written only if the
+ * it holds the lock and queues its entry right behind the lock; the entry is written only if the
  * chain, read under the lock, really ends there. Otherwise (another node appended, or that
  * transaction rolled back) it reads the chain's end and builds again.
  */
@@ -116,8 +116,9 @@ export async function appendAudit(
   let entry = nextEntry(lastAppended, clock, event, details);
   lastAppended = { seq: entry.seq, hash: entry.hash };
   const end = `${entry.seq - 1}:${entry.prevHash}`;
-  // Both statements go out at once; the insert's snapshot is taken after the lock is granted,
-  // so it sees every entry committed before. It answers the chain's end it saw, written or not.
+  // The insert is queued behind the lock on the connection: the driver sends it when the lock's
+  // answer arrives, before this function resumes. Its snapshot is taken after the lock is
+  // granted, so it sees every entry committed before; it answers the chain's end it saw.
   const locked = tx.query('SELECT pg_advisory_xact_lock($1)', [AUDIT_LOCK_KEY]);
   const written = tx.query<{ seq: bigint | null; hash: string | null; written: bigint }>(
     `WITH head AS (SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1),
