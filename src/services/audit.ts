@@ -63,7 +63,7 @@ export function entryHash(entry: Omit<AuditEntry, 'hash'>): string {
  * The entry this process appended last, committed or not. The next append builds on it before
  * it holds the lock and queues its entry right behind the lock; the entry is written only if the
  * chain, read under the lock, really ends there. Otherwise (another node appended, or that
- * transaction rolled back) it reads the chain's end and builds again.
+ * transaction rolled back) it builds again on the end the locked insert saw.
  */
 let lastAppended: { seq: number; hash: string } | undefined;
 
