@@ -71,7 +71,7 @@ const INDEX_COLUMNS = `t.id::text AS id, t.procurement_id::text AS procurement_i
 interface KeptRow {
   row: LotRow;
   views: Partial<Record<Language, PublicLot>>;
-  written: Partial<Record<Language, string>>;
+  written: Partial<Record<Language, Buffer>>;
 }
 
 interface IndexRow {
@@ -829,13 +829,13 @@ export class LotIndex {
   }
 
   /**
-   * The JSON of a lot of a page this index gave, written by `write` once per kept row and
-   * language (the same view object is given until the lot changes).
+   * The JSON of a lot of a page this index gave, as UTF-8, written by `write` once per kept row
+   * and language (the same view object is given until the lot changes).
    */
-  written(lang: Language, lot: PublicLot, write: (lot: PublicLot) => string): string {
+  written(lang: Language, lot: PublicLot, write: (lot: PublicLot) => string): Buffer {
     const kept = this.rows.get(lot.id);
-    if (kept === undefined || kept.views[lang] !== lot) return write(lot);
-    return (kept.written[lang] ??= write(lot));
+    if (kept === undefined || kept.views[lang] !== lot) return Buffer.from(write(lot));
+    return (kept.written[lang] ??= Buffer.from(write(lot)));
   }
 
   /**

@@ -178,6 +178,8 @@ function entityTag(body: string | Buffer): string {
  * until something changes, and then it is written once, not once per request.
  */
 const sentPages = new WeakMap<object, { body: Buffer; tag: string }>();
+const ITEMS_OPEN = Buffer.from('{"items":[');
+const COMMA = Buffer.from(',');
 
 async function tagAnswer(request: FastifyRequest, reply: FastifyReply, payload: unknown) {
   const text = typeof payload === 'string' || Buffer.isBuffer(payload);
@@ -228,9 +230,14 @@ export async function publicRoutes(app: FastifyInstance): Promise<void> {
       if (sent === undefined) {
         const item = reply.compileSerializationSchema(lotItem);
         const write = (lot: PublicLot) => item(lot as unknown as Record<string, unknown>);
-        const items = indexed.items.map((lot) => index.written(lang, lot, write));
+        const parts: Buffer[] = [ITEMS_OPEN];
+        indexed.items.forEach((lot, at) => {
+          if (at > 0) parts.push(COMMA);
+          parts.push(index.written(lang, lot, write));
+        });
         const cursor = indexed.nextCursor === null ? 'null' : JSON.stringify(indexed.nextCursor);
-        const body = Buffer.from(`{"items":[${items.join(',')}],"nextCursor":${cursor}}`);
+        parts.push(Buffer.from(`],"nextCursor":${cursor}}`));
+        const body = Buffer.concat(parts);
         sent = { body, tag: entityTag(body) };
         sentPages.set(indexed, sent);
       }
