@@ -1,5 +1,6 @@
 // Declared outages of the portal: acceptance that overlapped the window is extended by its
-// length (the rules on technical failures), reopened if it closed meanwhile, with audit entries.
+// length (the rules on technical failures), reopened if it closed meanwhile and no offer was
+// opened at its deadline, with audit entries.
 import { randomUUID } from 'node:crypto';
 import { UppError } from '../domain/errors.js';
 import { extendForOutage, overlapsAcceptance } from '../domain/procurement-schedule.js';
@@ -24,6 +25,8 @@ export interface OutageView {
   reason: string;
   declaredAt: Date;
   extended: { procurementId: string; offersEndAt: Date; reopened: boolean }[];
+  /** Acceptance that overlapped the outage but is not reopened: its offers are public. */
+  notReopened: { procurementId: string; reason: 'offers_opened' }[];
 }
 
 async function affected(tx: Queryable, start: Date, end: Date): Promise<ProcurementRow[]> {
@@ -37,6 +40,16 @@ async function affected(tx: Queryable, start: Date, end: Date): Promise<Procurem
     [AFFECTED_STATUSES, start, end],
   );
   return found.rows;
+}
+
+/** Whether the deadline opened any price offer of the procurement. */
+async function offersOpened(tx: Queryable, procurementId: string): Promise<boolean> {
+  const found = await tx.query(
+    `SELECT 1 FROM price_offer o JOIN application a ON a.id = o.application_id
+      WHERE a.procurement_id = $1 LIMIT 1`,
+    [procurementId],
+  );
+  return found.rows.length > 0;
 }
 
 export async function declareOutage(
@@ -67,11 +80,24 @@ export async function declareOutage(
     );
     const lengthMs = endsAt.getTime() - startsAt.getTime();
     const extended: OutageView['extended'] = [];
+    const notReopened: OutageView['notReopened'] = [];
     for (const row of await affected(tx, startsAt, endsAt)) {
       const schedule = scheduleOf(row);
       if (schedule === undefined || !overlapsAcceptance(schedule, startsAt, endsAt)) continue;
-      // Acceptance that closed only because its deadline fell in the outage opens again.
+      // Acceptance that closed only because its deadline fell in the outage opens again, unless
+      // offers were opened at that deadline: their prices are public, and a bid now could be
+      // made against them. The organizer decides then (the rules' remedy is cancellation).
       const reopened = row.status === 'review';
+      if (reopened && (await offersOpened(tx, row.id))) {
+        await appendAudit(tx, ctx.clock, {
+          actor: session.identity,
+          action: 'procurement.outage_after_opening',
+          target: `procurement:${row.id}`,
+          details: { outageId: id, lengthMs, offersEndAt: schedule.offersEndAt.toISOString() },
+        });
+        notReopened.push({ procurementId: row.id, reason: 'offers_opened' });
+        continue;
+      }
       const longer = extendForOutage(ctx.calendar, methodOfRow(row), schedule, lengthMs);
       await applyTransition(
         tx,
@@ -101,11 +127,13 @@ export async function declareOutage(
       });
       extended.push({ procurementId: row.id, offersEndAt: longer.offersEndAt, reopened });
     }
-    return { id, startsAt, endsAt, reason, declaredAt: now, extended };
+    return { id, startsAt, endsAt, reason, declaredAt: now, extended, notReopened };
   });
 }
 
-export async function listOutages(db: Queryable): Promise<Omit<OutageView, 'extended'>[]> {
+export async function listOutages(
+  db: Queryable,
+): Promise<Omit<OutageView, 'extended' | 'notReopened'>[]> {
   const found = await db.query<{
     id: string;
     starts_at: Date;

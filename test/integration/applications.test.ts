@@ -185,6 +185,44 @@ describeEachDatabase('applications', (fresh) => {
       ['4000000.00', '4100000.00'],
       'the opening protocol is public',
     );
+
+    // An outage over the last hour of acceptance, declared now: the prices are public, so
+    // acceptance is not opened again for anyone to bid under them.
+    const operator = await registerCompany(t);
+    await t.app.ctx.db.query(
+      "UPDATE participant SET roles = roles || ARRAY['single_operator'] WHERE id = $1",
+      [operator.participantId],
+    );
+    await moveTo(t, t.clock.now(), operator);
+    const declared = await post(
+      t.app,
+      '/api/v1/outages',
+      operator.token,
+      await signed(t, operator, 'outage.declare', {
+        startsAt: new Date(deadline.getTime() - 3_600_000).toISOString(),
+        endsAt: new Date(deadline.getTime() - 1_800_000).toISOString(),
+        reason: 'Отказ дата-центра',
+      }),
+    );
+    assert.equal(declared.statusCode, 201, declared.body);
+    const outcome = declared.json() as {
+      extended: { procurementId: string }[];
+      notReopened: { procurementId: string; reason: string }[];
+    };
+    assert.ok(!outcome.extended.some((entry) => entry.procurementId === id));
+    assert.deepEqual(
+      outcome.notReopened.find((entry) => entry.procurementId === id),
+      { procurementId: id, reason: 'offers_opened' },
+    );
+    const after = await view(t, customer, id);
+    assert.equal(after.status, 'review');
+    assert.equal(after.offersEndAt, deadline.toISOString());
+    const audit = await t.app.ctx.db.query<{ n: bigint }>(
+      `SELECT count(*) AS n FROM audit_log
+        WHERE action = 'procurement.outage_after_opening' AND target = $1`,
+      [`procurement:${id}`],
+    );
+    assert.equal(audit.rows[0]!.n, 1n);
     await moveTo(t, start, supplier, customer);
   });
 
