@@ -27,6 +27,7 @@ import {
 import type { DemoProcurement } from '../src/services/demo-data.js';
 import { migrate } from '../src/store/migrate.js';
 import { openPostgres } from '../src/store/postgres.js';
+import type { Database } from '../src/store/database.js';
 import { median, percentile } from './machine.js';
 import { freePort, round, stop, waitReady, withSearchPath } from './processes.js';
 
@@ -42,6 +43,9 @@ const ROUTE = '/api/v1/public/lots';
 const SEARCH_INDEX = process.env.UPP_BENCH_SEARCH_INDEX === 'database' ? 'database' : 'memory';
 /** Server processes sharing the port (UPP_WORKERS of upp serve). */
 const WORKERS = Number(process.env.UPP_BENCH_WORKERS ?? 1);
+/** A schema a run kept (UPP_BENCH_KEEP_SCHEMA=1) is searched again without loading it anew. */
+const REUSED_SCHEMA = process.env.UPP_BENCH_SCHEMA;
+const KEEP_SCHEMA = process.env.UPP_BENCH_KEEP_SCHEMA === '1' || REUSED_SCHEMA !== undefined;
 const BIN = new URL('../bin/upp.js', import.meta.url).pathname;
 const SELF = fileURLToPath(import.meta.url);
 /** Astana has been UTC+5 since 2024-03-01: a constant offset is exact for the past year. */
@@ -86,6 +90,7 @@ async function load(schema: string, now: Date): Promise<Loaded> {
     const random = new DemoRandom(20_261_204);
     const parties = demoParties(random, CUSTOMERS, now);
     const participants = allParticipants(parties);
+    if (REUSED_SCHEMA !== undefined) return await counted(db, participants.length, parties);
     await insertParticipants(db, participants);
     const stream = demoProcurements(random, parties, {
       now,
@@ -121,6 +126,24 @@ async function load(schema: string, now: Date): Promise<Loaded> {
   } finally {
     await db.close();
   }
+}
+
+/** What a kept schema holds: the same seed drew the same customers when it was loaded. */
+async function counted(
+  db: Database,
+  participants: number,
+  parties: { customers: readonly { bin: string }[] },
+): Promise<Loaded> {
+  const found = await db.query<{ lots: string; procurements: string }>(
+    'SELECT (SELECT count(*) FROM lot) AS lots, (SELECT count(*) FROM procurement) AS procurements',
+  );
+  return {
+    lots: Number(found.rows[0]!.lots),
+    procurements: Number(found.rows[0]!.procurements),
+    participants,
+    seconds: 0,
+    customerBins: parties.customers.map((customer) => customer.bin),
+  };
 }
 
 /** A random search as a visitor would make it: mostly words, often a region or status. */
@@ -276,9 +299,9 @@ async function createSchema(schema: string, create: boolean): Promise<void> {
 }
 
 export async function benchPublic() {
-  const schema = `bench_public_${randomBytes(4).toString('hex')}`;
+  const schema = REUSED_SCHEMA ?? `bench_public_${randomBytes(4).toString('hex')}`;
   const dataDir = mkdtempSync(join(tmpdir(), 'upp-bench-public-'));
-  await createSchema(schema, true);
+  if (REUSED_SCHEMA === undefined) await createSchema(schema, true);
   try {
     const now = new Date();
     const loaded = await load(schema, now);
@@ -378,7 +401,8 @@ export async function benchPublic() {
       },
     };
   } finally {
-    await createSchema(schema, false).catch((error: unknown) => console.error(error));
+    if (KEEP_SCHEMA) console.error(`kept schema ${schema} (UPP_BENCH_SCHEMA=${schema})`);
+    else await createSchema(schema, false).catch((error: unknown) => console.error(error));
     rmSync(dataDir, { recursive: true, force: true });
   }
 }

@@ -1,13 +1,10 @@
 // The hash-chained audit log. Each entry's hash is the SHA-256 of its canonical form (RFC 8785
 // JSON), which includes the previous entry's hash; rewriting any entry breaks every later link.
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { canonicalJson } from '../domain/canonical-json.js';
 import type { Database, Queryable } from '../store/database.js';
 
 export const GENESIS_HASH = '0'.repeat(64);
-
-/** pg_advisory_xact_lock key that serialises appends, across nodes, until the commit. */
-const AUDIT_LOCK_KEY = 0x5550_5002;
 
 const VERIFY_BATCH = 1000;
 
@@ -60,107 +57,84 @@ export function entryHash(entry: Omit<AuditEntry, 'hash'>): string {
 }
 
 /**
- * The entry this process appended last, committed or not. The next append builds on it before
- * it holds the lock and queues its entry right behind the lock; the entry is written only if the
- * chain, read under the lock, really ends there. Otherwise (another node appended, or that
- * transaction rolled back) it builds again on the end the locked insert saw.
+ * The canonical form of an entry cut where the previous hash and the sequence number go, which
+ * only the commit knows: canonicalForm(entry) is
+ * beforePrev + prevHash + beforeSeq + seq + afterSeq. RFC 8785 orders the members by name, so
+ * action, actor, details come first, then prevHash, recordedAt, requestId, seq, target.
  */
-let lastAppended: { seq: number; hash: string } | undefined;
-
-const INSERT_COLUMNS =
-  '(seq, recorded_at, actor, action, target, request_id, details, prev_hash, hash)';
-
-function entryParams(entry: AuditEntry): unknown[] {
-  return [
-    entry.seq,
-    entry.recordedAt,
-    entry.actor,
-    entry.action,
-    entry.target,
-    entry.requestId,
-    JSON.stringify(entry.details),
-    entry.prevHash,
-    entry.hash,
-  ];
-}
-
-function nextEntry(
-  previous: { seq: number; hash: string } | undefined,
-  clock: { now(): Date },
-  event: AuditEvent,
-  details: Record<string, unknown>,
-): AuditEntry {
-  const unhashed = {
-    seq: previous === undefined ? 1 : previous.seq + 1,
-    recordedAt: clock.now(),
-    actor: event.actor,
-    action: event.action,
-    target: event.target ?? null,
-    requestId: event.requestId ?? null,
-    details,
-    prevHash: previous?.hash ?? GENESIS_HASH,
+export function canonicalParts(entry: Omit<AuditEntry, 'seq' | 'prevHash' | 'hash'>): {
+  beforePrev: string;
+  beforeSeq: string;
+  afterSeq: string;
+} {
+  const head = canonicalJson({
+    action: entry.action,
+    actor: entry.actor,
+    details: entry.details,
+  });
+  return {
+    beforePrev: `${head.slice(0, -1)},"prevHash":"`,
+    beforeSeq:
+      `","recordedAt":${canonicalJson(entry.recordedAt.toISOString())}` +
+      `,"requestId":${canonicalJson(entry.requestId)},"seq":`,
+    afterSeq: `,"target":${canonicalJson(entry.target)}}`,
   };
-  return { ...unhashed, hash: entryHash(unhashed) };
 }
 
 /**
  * Appends one entry inside the caller's transaction, so the entry exists exactly when the change
- * it records does. Call it as the last step: the lock it takes is held until the commit.
+ * it records does. Its place in the chain and its hash are given at the commit (migration 0011):
+ * the chain's lock is held only for the commit, not for the rest of the transaction. Answers the
+ * entry's id (audit_log.entry_id once committed).
  */
 export async function appendAudit(
   tx: Queryable,
   clock: { now(): Date },
   event: AuditEvent,
-): Promise<AuditEntry> {
-  const details = jsonSafe(event.details ?? {});
-  let entry = nextEntry(lastAppended, clock, event, details);
-  lastAppended = { seq: entry.seq, hash: entry.hash };
-  const end = `${entry.seq - 1}:${entry.prevHash}`;
-  // The insert is queued behind the lock on the connection: the driver sends it when the lock's
-  // answer arrives, before this function resumes. Its snapshot is taken after the lock is
-  // granted, so it sees every entry committed before; it answers the chain's end it saw.
-  const locked = tx.query('SELECT pg_advisory_xact_lock($1)', [AUDIT_LOCK_KEY]);
-  const written = tx.query<{ seq: bigint | null; hash: string | null; written: bigint }>(
-    `WITH head AS (SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1),
-     inserted AS (
-       INSERT INTO audit_log ${INSERT_COLUMNS}
-       SELECT $1::bigint, $2::timestamptz, $3::text, $4::text, $5::text, $6::text, $7::jsonb,
-              $8::text, $9::text
-        WHERE COALESCE((SELECT seq::text || ':' || hash FROM head), '0:' || $10::text) = $11::text
-       RETURNING 1
-     )
-     SELECT head.seq, head.hash, (SELECT count(*) FROM inserted) AS written
-       FROM (SELECT 1) AS one LEFT JOIN head ON true`,
-    [...entryParams(entry), GENESIS_HASH, end],
-  );
-  await Promise.all([locked, written]);
-  const seen = (await written).rows[0];
-  if (seen?.written === 1n) return entry;
-
-  entry = nextEntry(
-    seen?.seq === null || seen?.seq === undefined
-      ? undefined
-      : { seq: Number(seen.seq), hash: seen.hash! },
-    clock,
-    event,
-    details,
-  );
-  lastAppended = { seq: entry.seq, hash: entry.hash };
+): Promise<string> {
+  const entry = {
+    recordedAt: clock.now(),
+    actor: event.actor,
+    action: event.action,
+    target: event.target ?? null,
+    requestId: event.requestId ?? null,
+    details: jsonSafe(event.details ?? {}),
+  };
+  const parts = canonicalParts(entry);
+  const id = randomUUID();
   await tx.query(
-    `INSERT INTO audit_log ${INSERT_COLUMNS}
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-    entryParams(entry),
+    `INSERT INTO audit_pending (id, recorded_at, actor, action, target, request_id, details,
+       before_prev, before_seq, after_seq)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+    [
+      id,
+      entry.recordedAt,
+      entry.actor,
+      entry.action,
+      entry.target,
+      entry.requestId,
+      JSON.stringify(entry.details),
+      parts.beforePrev,
+      parts.beforeSeq,
+      parts.afterSeq,
+    ],
   );
-  return entry;
+  return id;
 }
 
-/** Appends in a transaction of its own, for events that change nothing else. */
-export function recordAudit(
+/** Appends in a transaction of its own, for events that change nothing else; answers the entry. */
+export async function recordAudit(
   db: Database,
   clock: { now(): Date },
   event: AuditEvent,
 ): Promise<AuditEntry> {
-  return db.transaction((tx) => appendAudit(tx, clock, event));
+  const id = await db.transaction((tx) => appendAudit(tx, clock, event));
+  const found = await db.query<AuditRow>(
+    `SELECT seq, recorded_at, actor, action, target, request_id, details, prev_hash, hash
+       FROM audit_log WHERE entry_id = $1`,
+    [id],
+  );
+  return fromRow(found.rows[0]!);
 }
 
 /**

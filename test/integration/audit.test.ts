@@ -128,9 +128,13 @@ describeEachDatabase('audit log', (fresh) => {
         });
       }),
     );
-    const entries = await Promise.all(work);
+    const ids = await Promise.all(work);
+    const linked = await db.query<{ seq: bigint }>(
+      'SELECT seq FROM audit_log WHERE entry_id = ANY($1::uuid[]) ORDER BY seq',
+      [ids],
+    );
     assert.deepEqual(
-      entries.map((entry) => entry.seq).sort((a, b) => a - b),
+      linked.rows.map((row) => Number(row.seq)),
       Array.from({ length: 30 }, (_, i) => i + 1),
     );
     assert.deepEqual(await verifyAudit(db), {
@@ -198,6 +202,22 @@ describeEachDatabase('audit log', (fresh) => {
       const result = await verifyAudit(db);
       assert.deepEqual([result.ok, result.count], [true, 3]);
     }
+  });
+
+  test('an entry waits for its commit to be linked, and nothing is left pending', async () => {
+    const db = await migrated();
+    await recordSome(db, 1);
+    await db.transaction(async (tx) => {
+      await appendAudit(tx, clock, { actor: 'system', action: 'test.pending' });
+      const inside = await tx.query<{ n: bigint }>('SELECT count(*) AS n FROM audit_log');
+      assert.equal(inside.rows[0]?.n, 1n, 'the chain does not grow before the commit');
+    });
+    const after = await db.query<{ linked: bigint; pending: bigint }>(
+      `SELECT (SELECT count(*) FROM audit_log) AS linked,
+              (SELECT count(*) FROM audit_pending) AS pending`,
+    );
+    assert.deepEqual(after.rows[0], { linked: 2n, pending: 0n });
+    assert.equal((await verifyAudit(db)).ok, true);
   });
 
   test('details that would not survive a round trip through jsonb are refused', async () => {
