@@ -6,13 +6,15 @@ import { canonicalJson } from '../domain/canonical-json.js';
 import { UppError } from '../domain/errors.js';
 import { checkSigner } from '../domain/participants.js';
 import { formatAmount, parseAmount } from '../domain/money.js';
-import { holdReference, securityAmount } from '../domain/wallet.js';
+import { holdReference, insufficient, securityAmount } from '../domain/wallet.js';
 import { isOpenForOffers } from '../domain/procurement-methods.js';
 import { after } from '../domain/procurement-schedule.js';
 import type { Queryable } from '../store/database.js';
-import { appendAudit } from './audit.js';
+import { PENDING_COLUMNS, appendAudit, pendingEntry } from './audit.js';
+import type { PendingEntry } from './audit.js';
 import type { Session } from './auth.js';
-import { actingParticipant, attempt } from './participants.js';
+import { actingFromRow, attempt, checkActingFor, membershipSql } from './participants.js';
+import type { MembershipRow } from './participants.js';
 import type { ProcurementContext } from './procurements.js';
 import {
   applyTransition,
@@ -28,8 +30,15 @@ import { receiptFor } from './receipts.js';
 import type { Receipt, ReceiptPki } from './receipts.js';
 import { newProcurementKeys, openingKey, seal, unseal } from './sealing.js';
 import type { WrappingKey } from './sealing.js';
-import { expectAction, spendNonce, verifySignedRequest } from './signed-document.js';
-import { checkGuarantee, hold, release } from './wallet.js';
+import {
+  SPEND_NONCE_SQL,
+  checkSpentNonce,
+  expectAction,
+  nonceOf,
+  verifySignedRequest,
+} from './signed-document.js';
+import type { SpentNonce } from './signed-document.js';
+import { availableSql, balance, checkGuarantee, release } from './wallet.js';
 import type { SignedRequest, VerifiedSignature } from './signed-document.js';
 
 export interface ApplicationContext extends ProcurementContext {
@@ -47,12 +56,14 @@ export interface LotOffer {
 interface OpenProcurement {
   id: string;
   status: ProcurementRow['status'];
-  offers_end_at: Date | null;
+  /** A Date, or its ISO text where the row was read as JSON. */
+  offers_end_at: Date | string | null;
   security_basis_points: number;
   customer_participant_id: string;
   organizer_participant_id: string;
   invited_participant_id: string | null;
-  public_key: Buffer | null;
+  /** The key's DER, or its bytea text (\\x and hex) where the row was read as JSON. */
+  public_key: Buffer | string | null;
   /** The lots with their amounts as text: fixed once the procurement is published. */
   lots: { id: string; number: number; amount: string }[] | null;
 }
@@ -85,38 +96,42 @@ export async function createProcurementKey(
 }
 
 /**
- * Locks the procurement against the chronograph (which closes acceptance under FOR UPDATE) and
- * only then reads the clock: an offer either holds the lock first, and its instant is before the
- * deadline, or arrives after the closing, and its instant is after it. Its lots come with it:
- * their numbers and amounts do not change after the draft, so the statement's snapshot, taken
- * before the lock, reads them as they are.
+ * The columns of OpenProcurement (procurement p, procurement_key k). The lots come along: their
+ * numbers and amounts do not change once published, so a snapshot taken before the share lock
+ * reads them as they are.
  */
-async function openForOffers(
+const OPEN_PROCUREMENT_COLUMNS = `p.id, p.status, p.offers_end_at, p.security_basis_points,
+  p.customer_participant_id, p.organizer_participant_id, p.invited_participant_id, k.public_key,
+  (SELECT json_agg(json_build_object('id', l.id, 'number', l.number, 'amount', l.amount::text))
+     FROM lot l WHERE l.procurement_id = p.id) AS lots`;
+
+/**
+ * Refuses an offer the procurement, read under its share lock, does not take at `now`. Acceptance
+ * that the chronograph closed meanwhile is late too, once the clock has passed the deadline.
+ */
+function checkOpen(
   ctx: ApplicationContext,
-  tx: Queryable,
+  procurement: OpenProcurement | null | undefined,
   procurementId: string,
-): Promise<{ procurement: OpenProcurement; now: Date }> {
-  const found = await tx.query<OpenProcurement>(
-    `SELECT p.id, p.status, p.offers_end_at, p.security_basis_points, p.customer_participant_id,
-            p.organizer_participant_id, p.invited_participant_id, k.public_key,
-            (SELECT json_agg(json_build_object('id', l.id, 'number', l.number,
-                                               'amount', l.amount::text))
-               FROM lot l WHERE l.procurement_id = p.id) AS lots
-       FROM procurement p LEFT JOIN procurement_key k ON k.procurement_id = p.id
-      WHERE p.id = $1 FOR SHARE OF p`,
-    [procurementId],
-  );
-  const procurement = found.rows[0];
-  const now = ctx.clock.now();
-  if (procurement === undefined || procurement.status === 'draft') throw notFound(procurementId);
-  const deadline = procurement.offers_end_at;
-  if (deadline !== null && now.getTime() >= deadline.getTime()) {
-    refuse('offer.after_deadline', 409, `offers were accepted until ${deadline.toISOString()}`);
+  now: Date,
+): OpenProcurement {
+  if (procurement === undefined || procurement === null || procurement.status === 'draft') {
+    throw notFound(procurementId);
   }
-  if (!isOpenForOffers(procurement.status) || procurement.public_key === null) {
+  const deadline =
+    procurement.offers_end_at === null ? null : new Date(procurement.offers_end_at).getTime();
+  const open = isOpenForOffers(procurement.status);
+  if (
+    deadline !== null &&
+    (now.getTime() >= deadline || (!open && ctx.clock.now().getTime() >= deadline))
+  ) {
+    const until = new Date(deadline).toISOString();
+    refuse('offer.after_deadline', 409, `offers were accepted until ${until}`);
+  }
+  if (!open || procurement.public_key === null) {
     refuse('offer.not_accepted', 409, 'this procurement does not accept offers now');
   }
-  return { procurement, now };
+  return procurement;
 }
 
 function checkOffers(offers: readonly LotOffer[], lots: ReadonlyMap<string, LotRow>): void {
@@ -169,18 +184,36 @@ interface NewApplication {
   receivedAt: Date;
 }
 
+/** A wallet hold the submission takes for one lot, in the same statement as the application. */
+interface NewHold {
+  id: string;
+  amount: bigint;
+  reference: string;
+}
+
 /**
  * Stores a submitted application in one statement: the signed document (its payload without
- * prices, its CMS only inside the envelope), the application, how each lot is secured, and the
- * receipt. Their references are checked at the end of the statement, when all the rows exist.
+ * prices, its CMS only inside the envelope), the application, how each lot is secured, the
+ * wallet holds, the receipt and the audit entry. The holds are taken only if the wallet, read
+ * under the lock the submission holds on it, still has their sum available; their references
+ * are checked at the end of the statement, when all the rows exist. Answers how much the wallet
+ * had and whether the holds were taken.
  */
 async function storeApplication(
   tx: Queryable,
   request: SignedRequest,
   verified: VerifiedSignature,
-  rows: { application: NewApplication; lots: SecuredLot[]; receipt: Receipt; issuedAt: Date },
-): Promise<void> {
-  const { application, lots, receipt } = rows;
+  rows: {
+    application: NewApplication;
+    lots: SecuredLot[];
+    holds: NewHold[];
+    actor: string;
+    receipt: Receipt;
+    issuedAt: Date;
+    audit: PendingEntry;
+  },
+): Promise<{ available: bigint; held: boolean }> {
+  const { application, lots, receipt, holds } = rows;
   const offers = request.payload.lots as LotOffer[];
   const visible = {
     action: request.payload.action,
@@ -189,7 +222,8 @@ async function storeApplication(
     lots: offers.map((offer) => ({ lotId: offer.lotId, security: offer.security ?? null })),
     sealed: true,
   };
-  await tx.query(
+  const needed = holds.reduce((sum, hold) => sum + hold.amount, 0n);
+  const stored = await tx.query<{ available: bigint; held: bigint }>(
     `WITH document AS (
        INSERT INTO signed_document (id, action, participant_id, signer_iin, signer_bin, payload,
          payload_sha256, cms, report, received_at, sealed)
@@ -204,8 +238,21 @@ async function storeApplication(
        SELECT $10::uuid, l.lot_id::uuid, l.kind, l.amount::bigint, l.reference
          FROM unnest($14::text[], $15::text[], $16::text[], $17::text[])
            AS l (lot_id, kind, amount, reference)
+     ), receipt AS (
+       INSERT INTO receipt (id, signed_document_id, receipt, issued_at) VALUES ($18, $1, $19, $20)
+     ), wallet AS (
+       SELECT ${availableSql('$3::uuid')} AS available
+     ), held AS (
+       INSERT INTO wallet_entry (id, participant_id, kind, amount, reference, at, recorded_by)
+       SELECT h.id::uuid, $3, 'hold', h.amount::bigint, h.reference, $9, $24
+         FROM unnest($21::text[], $22::text[], $23::text[]) AS h (id, amount, reference)
+        WHERE (SELECT available FROM wallet) >= $25::bigint
+       RETURNING 1
+     ), audit AS (
+       INSERT INTO audit_pending ${PENDING_COLUMNS}
+       VALUES ($26, $27, $28, $29, $30, $31, $32, $33, $34, $35)
      )
-     INSERT INTO receipt (id, signed_document_id, receipt, issued_at) VALUES ($18, $1, $19, $20)`,
+     SELECT (SELECT available FROM wallet) AS available, (SELECT count(*) FROM held) AS held`,
     [
       application.documentId,
       request.payload.action,
@@ -227,48 +274,16 @@ async function storeApplication(
       receipt.receiptId,
       JSON.stringify(receipt),
       rows.issuedAt,
+      holds.map((hold) => hold.id),
+      holds.map((hold) => hold.amount.toString()),
+      holds.map((hold) => hold.reference),
+      rows.actor,
+      needed.toString(),
+      ...rows.audit.values,
     ],
   );
-}
-
-/**
- * Secures one lot of an application as the rules demand: money held in the supplier's wallet,
- * or an electronic bank guarantee for at least the amount. Answers what secures it.
- */
-async function secureLot(
-  tx: Queryable,
-  security: LotOffer['security'],
-  need: { applicationId: string; participantId: string; procurementId: string; lot: LotRow },
-  amount: bigint,
-  at: Date,
-  actor: string,
-): Promise<string | null> {
-  if (amount === 0n) return null;
-  if (security === undefined) {
-    refuse('application.security_missing', 422, `lot ${need.lot.number} needs its security`);
-  }
-  if (security.kind === 'guarantee') {
-    if (typeof security.documentId !== 'string') {
-      refuse('application.security_missing', 422, 'a guarantee is named by its documentId');
-    }
-    await checkGuarantee(tx, {
-      documentId: security.documentId,
-      participantId: need.participantId,
-      procurementId: need.procurementId,
-      lotId: need.lot.id,
-      amount,
-      at,
-    });
-    return security.documentId;
-  }
-  const held = await hold(tx, {
-    participantId: need.participantId,
-    amount,
-    reference: holdReference(need.applicationId, need.lot.id),
-    at,
-    actor,
-  });
-  return held.id;
+  const answer = stored.rows[0]!;
+  return { available: answer.available, held: answer.held === BigInt(holds.length) };
 }
 
 /** Gives back the money an application held: when it is replaced, withdrawn or loses. */
@@ -289,75 +304,181 @@ export async function releaseSecurity(
 }
 
 /**
- * The supplier's latest application, locked, with the next version number: the live one, if
- * any, is always the latest, since only a new version ends it.
+ * How each offered lot is secured, as the rules demand: nothing where its security is zero,
+ * an electronic bank guarantee for at least the amount, or money held in the supplier's wallet.
+ * The holds are taken with the application (storeApplication); `available` is what the wallet
+ * had when it was locked, for a refusal that names the lot the money ran out at.
  */
-async function latestApplication(
+async function securedLots(
   tx: Queryable,
-  procurementId: string,
-  participantId: string,
-): Promise<{ live: { id: string; version: number } | undefined; nextVersion: number }> {
-  const found = await tx.query<{ id: string; version: number; status: string }>(
-    `SELECT id, version, status FROM application
-      WHERE procurement_id = $1 AND supplier_participant_id = $2
-      ORDER BY version DESC LIMIT 1 FOR UPDATE`,
-    [procurementId, participantId],
-  );
-  const latest = found.rows[0];
-  return {
-    live: latest?.status === 'submitted' ? { id: latest.id, version: latest.version } : undefined,
-    nextVersion: (latest?.version ?? 0) + 1,
-  };
+  offers: readonly LotOffer[],
+  need: { applicationId: string; participantId: string; procurement: OpenProcurement },
+  available: bigint,
+  at: Date,
+): Promise<{ lots: SecuredLot[]; holds: NewHold[] }> {
+  const lots = lotsOf(need.procurement);
+  const secured: SecuredLot[] = [];
+  const holds: NewHold[] = [];
+  let left = available;
+  for (const offer of offers) {
+    const lot = lots.get(offer.lotId)!;
+    const amount = securityAmount(lot.amount, need.procurement.security_basis_points);
+    const security = offer.security;
+    if (amount === 0n) {
+      secured.push({ lotId: lot.id, kind: 'none', amount, reference: null });
+      continue;
+    }
+    if (security === undefined) {
+      refuse('application.security_missing', 422, `lot ${lot.number} needs its security`);
+    }
+    if (security.kind === 'guarantee') {
+      if (typeof security.documentId !== 'string') {
+        refuse('application.security_missing', 422, 'a guarantee is named by its documentId');
+      }
+      await checkGuarantee(tx, {
+        documentId: security.documentId,
+        participantId: need.participantId,
+        procurementId: need.procurement.id,
+        lotId: lot.id,
+        amount,
+        at,
+      });
+      secured.push({ lotId: lot.id, kind: 'guarantee', amount, reference: security.documentId });
+      continue;
+    }
+    if (left < amount) throw insufficient(left, amount);
+    left -= amount;
+    const held = { id: randomUUID(), amount, reference: holdReference(need.applicationId, lot.id) };
+    holds.push(held);
+    secured.push({ lotId: lot.id, kind: 'wallet', amount, reference: held.id });
+  }
+  return { lots: secured, holds };
 }
 
-/** The supplier's live application, locked, if it has one. */
-async function liveApplication(
-  tx: Queryable,
-  procurementId: string,
-  participantId: string,
-): Promise<{ id: string; version: number } | undefined> {
-  const found = await tx.query<{ id: string; version: number }>(
-    `SELECT id, version FROM application
-      WHERE procurement_id = $1 AND supplier_participant_id = $2 AND status = 'submitted'
-      FOR UPDATE`,
-    [procurementId, participantId],
+/** What a node keeps of a procurement that takes offers: its deadline as read, its sealing key. */
+interface OfferTarget {
+  deadline: number | null;
+  publicKey: Buffer | null;
+}
+
+const offerTargets = new Map<string, OfferTarget>();
+const OFFER_TARGETS = 10_000;
+
+/**
+ * The procurement's deadline and sealing key, refusing an offer that arrives after the deadline
+ * before its signature is checked, so a rush of late offers costs little. While the deadline
+ * this node read is still ahead nothing is read again: the key never changes, and this check
+ * only ever refuses on a fresh read. The check under the lock decides every offer that passes.
+ */
+async function offerTarget(ctx: ApplicationContext, procurementId: string): Promise<OfferTarget> {
+  const now = ctx.clock.now().getTime();
+  const known = offerTargets.get(procurementId);
+  if (known !== undefined && (known.deadline === null || now < known.deadline)) return known;
+  const found = await ctx.db.query<{ offers_end_at: Date | null; public_key: Buffer | null }>(
+    `SELECT p.offers_end_at, k.public_key
+       FROM procurement p LEFT JOIN procurement_key k ON k.procurement_id = p.id
+      WHERE p.id = $1`,
+    [procurementId],
   );
-  return found.rows[0];
+  const row = found.rows[0];
+  const target = {
+    deadline: row?.offers_end_at?.getTime() ?? null,
+    publicKey: row?.public_key ?? null,
+  };
+  if (target.publicKey !== null) {
+    if (offerTargets.size >= OFFER_TARGETS) offerTargets.clear();
+    offerTargets.set(procurementId, target);
+  }
+  if (target.deadline !== null && now >= target.deadline) {
+    const until = new Date(target.deadline).toISOString();
+    refuse('offer.after_deadline', 409, `offers were accepted until ${until}`);
+  }
+  return target;
+}
+
+/** What a supplier's action reads in one statement, under the locks the action needs. */
+interface OfferFacts {
+  procurement: OpenProcurement | null;
+  member: MembershipRow | null;
+  nonce: SpentNonce | null;
+  latest: { id: string; version: number; status: string } | null;
+  available: bigint | null;
 }
 
 /**
- * Refuses an offer that arrives after the deadline before its signature is checked: time only
- * moves on, so what is late now is late under the lock too, and a rush of late offers costs
- * little. The check under the lock still decides every offer that passes this one.
+ * Locks and reads everything a supplier's action on its application checks, in one statement:
+ * the procurement (shared, against the chronograph's closing), the signer's membership, the
+ * nonce (spent), the supplier's latest application and its wallet (both for update). Nothing of
+ * the participant is locked unless the user is its member. The wallet's balance is as the
+ * statement began; storeApplication checks it again under the lock.
  */
-async function refuseLate(ctx: ApplicationContext, procurementId: string): Promise<void> {
-  const found = await ctx.db.query<{ offers_end_at: Date | null }>(
-    'SELECT offers_end_at FROM procurement WHERE id = $1',
-    [procurementId],
+async function offerFacts(
+  tx: Queryable,
+  procurementId: string,
+  session: Session,
+  request: SignedRequest,
+  now: Date,
+): Promise<OfferFacts> {
+  const participantId = request.payload.participantId;
+  const nonce = request.payload.nonce;
+  const found = await tx.query<OfferFacts>(
+    `WITH procurement AS MATERIALIZED (
+       SELECT ${OPEN_PROCUREMENT_COLUMNS}
+         FROM procurement p LEFT JOIN procurement_key k ON k.procurement_id = p.id
+        WHERE p.id = $1 FOR SHARE OF p
+     ), member AS MATERIALIZED (${membershipSql('$2::uuid', '$3')}
+     ), nonce AS (${SPEND_NONCE_SQL.replace('$1', '$4').replace('$2', '$5')}
+     ), latest AS MATERIALIZED (
+       SELECT id, version, status FROM application
+        WHERE procurement_id = $1 AND supplier_participant_id = $2::uuid
+          AND EXISTS (SELECT 1 FROM member)
+        ORDER BY version DESC LIMIT 1 FOR UPDATE
+     ), wallet AS MATERIALIZED (
+       SELECT id FROM participant WHERE id = $2::uuid AND EXISTS (SELECT 1 FROM member)
+          FOR NO KEY UPDATE
+     )
+     SELECT (SELECT row_to_json(procurement) FROM procurement) AS procurement,
+            (SELECT row_to_json(member) FROM member) AS member,
+            (SELECT row_to_json(nonce) FROM nonce) AS nonce,
+            (SELECT row_to_json(latest) FROM latest) AS latest,
+            CASE WHEN EXISTS (SELECT 1 FROM wallet) THEN ${availableSql('$2::uuid')} END
+              AS available`,
+    [
+      procurementId,
+      typeof participantId === 'string' && UUID.test(participantId) ? participantId : null,
+      session.userId,
+      typeof nonce === 'string' ? nonce : null,
+      now,
+    ],
   );
-  const deadline = found.rows[0]?.offers_end_at;
-  if (deadline !== undefined && deadline !== null && ctx.clock.now() >= deadline) {
-    refuse('offer.after_deadline', 409, `offers were accepted until ${deadline.toISOString()}`);
+  const facts = found.rows[0]!;
+  const procurement = facts.procurement;
+  if (procurement !== null && typeof procurement.public_key === 'string') {
+    procurement.public_key = Buffer.from(procurement.public_key.slice(2), 'hex');
   }
+  return facts;
 }
 
-/** Checks every step before the business rule: signature, signer, membership, nonce. */
-async function verifiedSupplier(
-  ctx: ApplicationContext,
-  tx: Queryable,
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Checks every step before the business rule: signer, membership, supplier role, nonce. */
+function checkSupplier(
   session: Session,
   request: SignedRequest,
   verified: VerifiedSignature,
+  facts: OfferFacts,
   now: Date,
-): Promise<string> {
+): string {
   const participantId = request.payload.participantId;
   if (typeof participantId !== 'string') refuse('document.invalid', 400, 'participantId is needed');
-  const acting = await actingParticipant(tx, session, participantId);
+  checkActingFor(session, participantId);
+  const acting = actingFromRow(facts.member);
   checkSigner('participation', verified.identity, acting.identity, acting.membership);
   if (!acting.roles.includes('potential_supplier')) {
     refuse('application.not_supplier', 403, 'applications are submitted by potential suppliers');
   }
-  await spendNonce(tx, request.payload.nonce, 'action', now);
+  nonceOf(request.payload.nonce);
+  checkSpentNonce(facts.nonce, 'action', now);
   return participantId;
 }
 
@@ -368,33 +489,67 @@ export interface SubmittedApplication {
   receipt: Receipt;
 }
 
-/** Runs a signed supplier action; a refusal is audited by its code alone, never its content. */
+/**
+ * Runs a signed supplier action once its signature holds; a refusal is audited by its code
+ * alone, never its content. `work` opens its own transaction.
+ */
 async function supplierAction<T>(
   ctx: ApplicationContext,
   session: Session,
   procurementId: string,
   request: SignedRequest,
   action: string,
-  work: (tx: Queryable, verified: VerifiedSignature) => Promise<T>,
+  work: (verified: VerifiedSignature, target: OfferTarget) => Promise<T>,
 ): Promise<T> {
   const checked = async () => {
     expectAction(request.payload, action);
     if (request.payload.procurementId !== procurementId) {
       refuse('document.wrong_target', 400, 'the signed payload names another procurement');
     }
-    await refuseLate(ctx, procurementId);
+    const target = await offerTarget(ctx, procurementId);
     const verified = await verifySignedRequest(ctx.verifier, request, ctx.clock.now(), 'sign');
     if (verified.identity.key !== session.identity) {
       refuse('signer.not_session_user', 403, 'sign with your own certificate');
     }
-    return ctx.db.transaction((tx) => work(tx, verified));
+    return work(verified, target);
   };
   return attempt(ctx, action, () => session.identity, checked, `procurement:${procurementId}`);
 }
 
+/** The sealed envelope of a signed application (its payload and CMS) and its receipt. */
+interface SealedOffer {
+  sealed: Buffer;
+  sealedSha256: string;
+  receipt: Receipt;
+}
+
+function sealOffer(
+  ctx: ApplicationContext,
+  request: SignedRequest,
+  verified: VerifiedSignature,
+  to: { procurementId: string; publicKey: Buffer; documentId: string; receivedAt: Date },
+): SealedOffer {
+  const envelope = JSON.stringify({
+    payload: canonicalJson(request.payload),
+    cms: Buffer.from(verified.cms).toString('base64'),
+  });
+  const sealed = seal(to.publicKey, to.procurementId, Buffer.from(envelope, 'utf8'));
+  const sealedSha256 = sha256(sealed);
+  const receipt = receiptFor(ctx.receipts, {
+    id: to.documentId,
+    action: 'application.submit',
+    payloadSha256: sealedSha256,
+    receivedAt: to.receivedAt,
+    signer: verified.signer,
+  });
+  return { sealed, sealedSha256, receipt };
+}
+
 /**
  * Submits an application, or replaces the supplier's live one with a new signed version. The
- * prices are checked in memory, then sealed with the CMS inside one envelope.
+ * offer is received when the clock is read, before it is sealed and its receipt signed, which
+ * is done outside the transaction; under the procurement's share lock that instant must still
+ * be before the deadline. The rest is one statement that reads and locks and one that stores.
  */
 export async function submitApplication(
   ctx: ApplicationContext,
@@ -409,89 +564,98 @@ export async function submitApplication(
     procurementId,
     request,
     'application.submit',
-    async (tx, verified) => {
-      const { procurement, now } = await openForOffers(ctx, tx, procurementId);
-      const participantId = await verifiedSupplier(ctx, tx, session, request, verified, now);
-      if (
-        [procurement.customer_participant_id, procurement.organizer_participant_id].includes(
-          participantId,
-        )
-      ) {
-        refuse(
-          'application.own_procurement',
-          403,
-          'a customer does not bid in its own procurement',
-        );
-      }
-      const invited = procurement.invited_participant_id;
-      if (invited !== null && invited !== participantId) {
-        refuse('application.not_invited', 403, 'only the invited supplier takes part');
-      }
-      const offers = request.payload.lots as LotOffer[];
-      const lots = lotsOf(procurement);
-      checkOffers(offers, lots);
-      const envelope = JSON.stringify({
-        payload: canonicalJson(request.payload),
-        cms: Buffer.from(verified.cms).toString('base64'),
-      });
-      const sealed = seal(procurement.public_key!, procurementId, Buffer.from(envelope, 'utf8'));
-      const sealedSha256 = sha256(sealed);
-      const latest = await latestApplication(tx, procurementId, participantId);
-      const previous = latest.live;
-      if (previous !== undefined) {
-        await tx.query(`UPDATE application SET status = 'replaced', ended_at = $2 WHERE id = $1`, [
-          previous.id,
-          now,
-        ]);
-        await releaseSecurity(tx, previous.id, now, session.identity);
-      }
+    async (verified, target) => {
+      const now = ctx.clock.now();
       const applicationId = randomUUID();
       const documentId = randomUUID();
-      const version = latest.nextVersion;
-      const secured: SecuredLot[] = [];
-      for (const offer of offers) {
-        const lot = lots.get(offer.lotId)!;
-        const amount = securityAmount(lot.amount, procurement.security_basis_points);
-        const need = { applicationId, participantId, procurementId, lot };
-        const reference = await secureLot(tx, offer.security, need, amount, now, session.identity);
-        const kind = reference === null ? 'none' : (offer.security?.kind ?? 'none');
-        secured.push({ lotId: lot.id, kind, amount, reference });
-      }
-      const receipt = receiptFor(ctx.receipts, {
-        id: documentId,
-        action: 'application.submit',
-        payloadSha256: sealedSha256,
-        receivedAt: now,
-        signer: verified.signer,
+      const prepared = (publicKey: Buffer) =>
+        sealOffer(ctx, request, verified, {
+          procurementId,
+          publicKey,
+          documentId,
+          receivedAt: now,
+        });
+      const early = target.publicKey === null ? undefined : prepared(target.publicKey);
+      return ctx.db.transaction(async (tx) => {
+        const facts = await offerFacts(tx, procurementId, session, request, now);
+        const procurement = checkOpen(ctx, facts.procurement, procurementId, now);
+        const participantId = checkSupplier(session, request, verified, facts, now);
+        if (
+          [procurement.customer_participant_id, procurement.organizer_participant_id].includes(
+            participantId,
+          )
+        ) {
+          refuse(
+            'application.own_procurement',
+            403,
+            'a customer does not bid in its own procurement',
+          );
+        }
+        const invited = procurement.invited_participant_id;
+        if (invited !== null && invited !== participantId) {
+          refuse('application.not_invited', 403, 'only the invited supplier takes part');
+        }
+        const offers = request.payload.lots as LotOffer[];
+        checkOffers(offers, lotsOf(procurement));
+        const previous = facts.latest?.status === 'submitted' ? facts.latest : undefined;
+        if (previous !== undefined) {
+          await tx.query(
+            `UPDATE application SET status = 'replaced', ended_at = $2 WHERE id = $1`,
+            [previous.id, now],
+          );
+          await releaseSecurity(tx, previous.id, now, session.identity);
+        }
+        const available =
+          previous === undefined
+            ? (facts.available ?? 0n)
+            : (await balance(tx, participantId)).available;
+        const { lots, holds } = await securedLots(
+          tx,
+          offers,
+          { applicationId, participantId, procurement },
+          available,
+          now,
+        );
+        const { sealed, sealedSha256, receipt } =
+          early ?? prepared(procurement.public_key as Buffer);
+        const version = (facts.latest?.version ?? 0) + 1;
+        const audit = pendingEntry(ctx.clock, {
+          actor: session.identity,
+          action: previous === undefined ? 'application.submitted' : 'application.replaced',
+          target: `procurement:${procurementId}`,
+          details: { applicationId, version, documentId, sealedSha256 },
+        });
+        const stored = await storeApplication(tx, request, verified, {
+          application: {
+            id: applicationId,
+            version,
+            procurementId,
+            participantId,
+            documentId,
+            sealed,
+            sealedSha256,
+            receivedAt: now,
+          },
+          lots,
+          holds,
+          actor: session.identity,
+          receipt,
+          issuedAt: ctx.clock.now(),
+          audit,
+        });
+        if (!stored.held) {
+          throw insufficient(
+            stored.available,
+            holds.reduce((sum, h) => sum + h.amount, 0n),
+          );
+        }
+        if (invited !== null) await closeOnAgreement(ctx, tx, procurementId, session, now);
+        const answer = { applicationId, version, receivedAt: now, receipt };
+        if (idempotency !== undefined) {
+          await rememberAnswer(tx, idempotency, { status: 201, body: answer }, now);
+        }
+        return answer;
       });
-      const application = {
-        id: applicationId,
-        version,
-        procurementId,
-        participantId,
-        documentId,
-        sealed,
-        sealedSha256,
-        receivedAt: now,
-      };
-      await storeApplication(tx, request, verified, {
-        application,
-        lots: secured,
-        receipt,
-        issuedAt: ctx.clock.now(),
-      });
-      if (invited !== null) await closeOnAgreement(ctx, tx, procurementId, session, now);
-      const answer = { applicationId, version, receivedAt: now, receipt };
-      if (idempotency !== undefined) {
-        await rememberAnswer(tx, idempotency, { status: 201, body: answer }, now);
-      }
-      await appendAudit(tx, ctx.clock, {
-        actor: session.identity,
-        action: previous === undefined ? 'application.submitted' : 'application.replaced',
-        target: `procurement:${procurementId}`,
-        details: { applicationId, version, documentId, sealedSha256 },
-      });
-      return answer;
     },
   );
 }
@@ -537,25 +701,29 @@ export async function withdrawApplication(
     procurementId,
     request,
     'application.withdraw',
-    async (tx, verified) => {
-      const { now } = await openForOffers(ctx, tx, procurementId);
-      const participantId = await verifiedSupplier(ctx, tx, session, request, verified, now);
-      const live = await liveApplication(tx, procurementId, participantId);
-      if (live === undefined)
-        refuse('application.not_found', 404, 'there is no application to withdraw');
-      await tx.query(`UPDATE application SET status = 'withdrawn', ended_at = $2 WHERE id = $1`, [
-        live.id,
-        now,
-      ]);
-      await releaseSecurity(tx, live.id, now, session.identity);
-      await appendAudit(tx, ctx.clock, {
-        actor: session.identity,
-        action: 'application.withdrawn',
-        target: `procurement:${procurementId}`,
-        details: { applicationId: live.id },
-      });
-      return { applicationId: live.id, withdrawnAt: now };
-    },
+    async (verified) =>
+      ctx.db.transaction(async (tx) => {
+        const now = ctx.clock.now();
+        const facts = await offerFacts(tx, procurementId, session, request, now);
+        checkOpen(ctx, facts.procurement, procurementId, now);
+        checkSupplier(session, request, verified, facts, now);
+        const live = facts.latest?.status === 'submitted' ? facts.latest : undefined;
+        if (live === undefined) {
+          refuse('application.not_found', 404, 'there is no application to withdraw');
+        }
+        await tx.query(`UPDATE application SET status = 'withdrawn', ended_at = $2 WHERE id = $1`, [
+          live.id,
+          now,
+        ]);
+        await releaseSecurity(tx, live.id, now, session.identity);
+        await appendAudit(tx, ctx.clock, {
+          actor: session.identity,
+          action: 'application.withdrawn',
+          target: `procurement:${procurementId}`,
+          details: { applicationId: live.id },
+        });
+        return { applicationId: live.id, withdrawnAt: now };
+      }),
   );
 }
 

@@ -81,17 +81,17 @@ export function canonicalParts(entry: Omit<AuditEntry, 'seq' | 'prevHash' | 'has
   };
 }
 
-/**
- * Appends one entry inside the caller's transaction, so the entry exists exactly when the change
- * it records does. Its place in the chain and its hash are given at the commit (migration 0011):
- * the chain's lock is held only for the commit, not for the rest of the transaction. Answers the
- * entry's id (audit_log.entry_id once committed).
- */
-export async function appendAudit(
-  tx: Queryable,
-  clock: { now(): Date },
-  event: AuditEvent,
-): Promise<string> {
+/** An entry as audit_pending takes it: `values` in the order of PENDING_COLUMNS. */
+export interface PendingEntry {
+  id: string;
+  values: unknown[];
+}
+
+export const PENDING_COLUMNS = `(id, recorded_at, actor, action, target, request_id, details,
+  before_prev, before_seq, after_seq)`;
+
+/** The pending row of an event, recorded now; migration 0011 links it at the commit. */
+export function pendingEntry(clock: { now(): Date }, event: AuditEvent): PendingEntry {
   const entry = {
     recordedAt: clock.now(),
     actor: event.actor,
@@ -102,11 +102,9 @@ export async function appendAudit(
   };
   const parts = canonicalParts(entry);
   const id = randomUUID();
-  await tx.query(
-    `INSERT INTO audit_pending (id, recorded_at, actor, action, target, request_id, details,
-       before_prev, before_seq, after_seq)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-    [
+  return {
+    id,
+    values: [
       id,
       entry.recordedAt,
       entry.actor,
@@ -118,8 +116,27 @@ export async function appendAudit(
       parts.beforeSeq,
       parts.afterSeq,
     ],
+  };
+}
+
+/**
+ * Appends one entry inside the caller's transaction, so the entry exists exactly when the change
+ * it records does. Its place in the chain and its hash are given at the commit (migration 0011):
+ * the chain's lock is held only for the commit, not for the rest of the transaction. Answers the
+ * entry's id (audit_log.entry_id once committed).
+ */
+export async function appendAudit(
+  tx: Queryable,
+  clock: { now(): Date },
+  event: AuditEvent,
+): Promise<string> {
+  const pending = pendingEntry(clock, event);
+  await tx.query(
+    `INSERT INTO audit_pending ${PENDING_COLUMNS}
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+    pending.values,
   );
-  return id;
+  return pending.id;
 }
 
 /** Appends in a transaction of its own, for events that change nothing else; answers the entry. */

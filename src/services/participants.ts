@@ -262,29 +262,34 @@ export interface ActingParticipant {
   membership: Membership;
 }
 
-export async function actingParticipant(
-  tx: Queryable,
-  session: Session,
-  participantId: string,
-): Promise<ActingParticipant> {
+/** A participant and the session user's membership in it, as `actingFromRow` reads them. */
+export interface MembershipRow {
+  kind: ParticipantKind;
+  bin: string | null;
+  iin: string | null;
+  roles: string[];
+  first_head: boolean;
+  rights: Right[];
+}
+
+/** The membership row (MembershipRow) of a user in an active participant, given parameters. */
+export function membershipSql(participant: string, user: string): string {
+  return `SELECT p.kind, p.bin, p.iin, p.roles, m.first_head, m.rights
+    FROM participant p JOIN membership m ON m.participant_id = p.id
+   WHERE p.id = ${participant} AND m.user_id = ${user} AND m.removed_at IS NULL
+     AND p.status = 'active'`;
+}
+
+/** The session must act for the participant a signed document names. */
+export function checkActingFor(session: Session, participantId: string): void {
   if (session.actingParticipantId !== participantId) {
     throw new UppError('session.acting_for_other', 403, 'act for this participant first');
   }
-  const found = await tx.query<{
-    kind: ParticipantKind;
-    bin: string | null;
-    iin: string | null;
-    roles: string[];
-    first_head: boolean;
-    rights: Right[];
-  }>(
-    `SELECT p.kind, p.bin, p.iin, p.roles, m.first_head, m.rights
-       FROM participant p JOIN membership m ON m.participant_id = p.id
-      WHERE p.id = $1 AND m.user_id = $2 AND m.removed_at IS NULL AND p.status = 'active'`,
-    [participantId, session.userId],
-  );
-  const row = found.rows[0];
-  if (row === undefined) {
+}
+
+/** The acting participant from its membership row; no row: the user is not its member. */
+export function actingFromRow(row: MembershipRow | null | undefined): ActingParticipant {
+  if (row === undefined || row === null) {
     throw new UppError('access.not_member', 403, 'you are not a user of that participant');
   }
   return {
@@ -292,6 +297,19 @@ export async function actingParticipant(
     roles: row.roles,
     membership: { firstHead: row.first_head, rights: row.rights },
   };
+}
+
+export async function actingParticipant(
+  tx: Queryable,
+  session: Session,
+  participantId: string,
+): Promise<ActingParticipant> {
+  checkActingFor(session, participantId);
+  const found = await tx.query<MembershipRow>(membershipSql('$1', '$2'), [
+    participantId,
+    session.userId,
+  ]);
+  return actingFromRow(found.rows[0]);
 }
 
 /**

@@ -138,6 +138,41 @@ export async function issueNonce(
   return { nonce, expiresAt };
 }
 
+/** A nonce as its spending UPDATE answers it: no row when it is unknown or already used. */
+export interface SpentNonce {
+  expires_at: Date;
+  purpose: string;
+}
+
+/** The statement that spends nonce $1 at $2, answering SpentNonce. */
+export const SPEND_NONCE_SQL = `UPDATE nonce SET used_at = $2 WHERE value = $1 AND used_at IS NULL
+  RETURNING expires_at, purpose`;
+
+/** The nonce field of a signed payload, as a nonce can be. */
+export function nonceOf(value: unknown): string {
+  if (typeof value !== 'string' || !/^[A-Za-z0-9_-]{43}$/.test(value)) {
+    throw new UppError('nonce.missing', 400, 'the signed payload needs a nonce from the server');
+  }
+  return value;
+}
+
+/** Refuses a nonce that was not spent just now: unknown, used, for another purpose, expired. */
+export function checkSpentNonce(
+  row: SpentNonce | null | undefined,
+  purpose: 'login' | 'action',
+  now: Date,
+): void {
+  if (row === undefined || row === null) {
+    throw new UppError('nonce.unknown_or_used', 409, 'this nonce is unknown or was already used');
+  }
+  if (row.purpose !== purpose) {
+    throw new UppError('nonce.wrong_purpose', 400, `this nonce is not for ${purpose}`);
+  }
+  if (new Date(row.expires_at).getTime() <= now.getTime()) {
+    throw new UppError('nonce.expired', 409, 'this nonce has expired; ask for a new one');
+  }
+}
+
 /** Spends a nonce inside the caller's transaction: a second use, or a late one, is refused. */
 export async function spendNonce(
   tx: Queryable,
@@ -145,24 +180,8 @@ export async function spendNonce(
   purpose: 'login' | 'action',
   now: Date,
 ): Promise<void> {
-  if (typeof value !== 'string' || !/^[A-Za-z0-9_-]{43}$/.test(value)) {
-    throw new UppError('nonce.missing', 400, 'the signed payload needs a nonce from the server');
-  }
-  const spent = await tx.query<{ expires_at: Date; used_at: Date | null; purpose: string }>(
-    `UPDATE nonce SET used_at = $2 WHERE value = $1 AND used_at IS NULL
-       RETURNING expires_at, used_at, purpose`,
-    [value, now],
-  );
-  const row = spent.rows[0];
-  if (row === undefined) {
-    throw new UppError('nonce.unknown_or_used', 409, 'this nonce is unknown or was already used');
-  }
-  if (row.purpose !== purpose) {
-    throw new UppError('nonce.wrong_purpose', 400, `this nonce is not for ${purpose}`);
-  }
-  if (row.expires_at.getTime() <= now.getTime()) {
-    throw new UppError('nonce.expired', 409, 'this nonce has expired; ask for a new one');
-  }
+  const spent = await tx.query<SpentNonce>(SPEND_NONCE_SQL, [nonceOf(value), now]);
+  checkSpentNonce(spent.rows[0], purpose, now);
 }
 
 export interface StoredDocument {

@@ -72,6 +72,17 @@ export async function lockWallet(tx: Queryable, participantId: string): Promise<
   }
 }
 
+/**
+ * The available balance of a participant (the parameter named) as one SQL expression: what
+ * `balance` calls available, for statements that check and spend at once.
+ */
+export function availableSql(participant: string): string {
+  return `(SELECT COALESCE(SUM(CASE kind WHEN 'deposit' THEN amount WHEN 'release' THEN amount
+                                    WHEN 'hold' THEN -amount WHEN 'withdrawal' THEN -amount
+                                    ELSE 0 END), 0)::int8
+             FROM wallet_entry WHERE participant_id = ${participant})`;
+}
+
 /** The balance by the definition of domain/wallet.ts, summed in one statement. */
 export async function balance(tx: Queryable, participantId: string): Promise<WalletBalance> {
   const sums = await tx.query<Record<WalletEntryKind, bigint>>(
