@@ -1,6 +1,8 @@
 // Participation benchmark, part (a) the deadline rush: 1,000 suppliers send 10,000 signed sealed
 // price offers to 10 tenders in the last 60 s before their deadline; part (b) is bench/auction.ts.
 import { spawn } from 'node:child_process';
+import cluster from 'node:cluster';
+import type { Worker as ClusterWorker } from 'node:cluster';
 import type { ChildProcess } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { writeFileSync } from 'node:fs';
@@ -37,6 +39,8 @@ const LATE_OFFERS = Math.ceil(OFFERS / 100);
 /** The rush server starts this long before the deadline (its clock): room to log in and sign. */
 const LEAD_MS = Number(process.env.UPP_BENCH_LEAD_MS ?? 150_000);
 const WORKERS = 2;
+/** Server processes of the rush node (UPP_BENCH_NODE_WORKERS), one per core by default. */
+const NODE_WORKERS = Number(process.env.UPP_BENCH_NODE_WORKERS ?? 2);
 const SELF = fileURLToPath(import.meta.url);
 const CHRONOGRAPH_MS = 200;
 /** 4,500,000.00 tenge per lot; 1% of each is held, so ten offers hold 450,000.00 tenge. */
@@ -311,6 +315,7 @@ export async function startNode(
   dataDir: string,
   publicUrl: string,
   offsetMs: number,
+  workers = 1,
 ): Promise<Server> {
   const port = await freePort();
   // UPP_BENCH_PROFILE_DIR: each node writes a CPU profile there, to see where an offer's time goes.
@@ -331,6 +336,7 @@ export async function startNode(
       UPP_DEMO_DATA: 'off',
       UPP_CHRONOGRAPH_INTERVAL_MS: String(CHRONOGRAPH_MS),
       UPP_BENCH_CLOCK_OFFSET_MS: String(offsetMs),
+      UPP_BENCH_NODE_WORKERS: String(workers),
       LOG_LEVEL: 'warn',
     },
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -341,7 +347,28 @@ export async function startNode(
   return { base, child, errors };
 }
 
+/**
+ * UPP_BENCH_NODE_WORKERS server processes on one port (as UPP_WORKERS of upp serve), each with
+ * the shifted clock; the first is up before the next starts, so only it creates what is missing.
+ */
 async function serveShifted(): Promise<void> {
+  const workers = Number(process.env.UPP_BENCH_NODE_WORKERS ?? 1);
+  if (workers > 1 && cluster.isPrimary) {
+    const started: ClusterWorker[] = [];
+    for (let count = 0; count < workers; count += 1) {
+      const worker = cluster.fork();
+      started.push(worker);
+      await new Promise((resolve) => worker.once('listening', resolve));
+    }
+    const exited = started.map((worker) => new Promise((resolve) => worker.once('exit', resolve)));
+    const close = () => {
+      for (const worker of started) worker.process.kill('SIGTERM');
+      void Promise.all(exited).then(() => process.exit(0));
+    };
+    process.once('SIGTERM', close);
+    process.once('SIGINT', close);
+    return;
+  }
   const { loadConfig } = await import('../src/config/index.js');
   const { startServer } = await import('../src/cli/serve.js');
   const offset = Number(process.env.UPP_BENCH_CLOCK_OFFSET_MS ?? 0);
@@ -688,9 +715,10 @@ interface Outcome {
 }
 
 /**
- * Who sends what, when: each supplier offers once in each tender, in random order; the sending
- * instants thicken towards the deadline (the n-th of N at 60 s * sqrt(n/N) after the rush starts,
- * 333 offers/s at the end), and the last 1% are sent on purpose up to 2 s after it.
+ * Who sends what, when: each supplier offers once in each tender, in random order. Every client
+ * starts 60 s before the deadline and sends its offers one after another as fast as the server
+ * answers, so the rush measures how many the server accepts per second; the last 1% are due on
+ * purpose up to 2 s after the deadline.
  */
 function schedule(deadline: number): Omit<Offer, 'nonce' | 'payload' | 'signature'>[] {
   const pairs = Array.from({ length: OFFERS }, (_, index) => ({
@@ -706,9 +734,7 @@ function schedule(deadline: number): Omit<Offer, 'nonce' | 'payload' | 'signatur
   return pairs.map((pair, index) => ({
     ...pair,
     at:
-      index < onTime
-        ? start + Math.round((RUSH_MS - 500) * Math.sqrt(index / onTime))
-        : deadline + Math.round((2_000 * (index - onTime + 1)) / LATE_OFFERS),
+      index < onTime ? start : deadline + Math.round((2_000 * (index - onTime + 1)) / LATE_OFFERS),
   }));
 }
 
@@ -1026,7 +1052,7 @@ async function deadlineRush() {
 
     // The rush node's clock reads LEAD_MS before the deadline when it starts.
     const offsetMs = setup.deadline.getTime() - LEAD_MS - Date.now();
-    const node = await startNode(schema, dataDir, publicUrl, offsetMs);
+    const node = await startNode(schema, dataDir, publicUrl, offsetMs, NODE_WORKERS);
     servers.push(node);
     await pool.run<number>({ kind: 'keys', keys: setup.keyMaterial }, 0);
     await pool.run<number>({ kind: 'keys', keys: setup.keyMaterial }, 1);
@@ -1060,15 +1086,17 @@ async function deadlineRush() {
         'GOST 34.10-2015 512-bit and half RSA-2048 signing keys, GOST authentication keys) ' +
         'registered over HTTP, wallets funded by wallet deposits, one customer with ' +
         `${PROCUREMENTS} published one-lot tenders sharing one deadline (the minimum ` +
-        'schedule). The rush node is startServer (as upp serve) on the PostgreSQL server, ' +
-        `pg pool 16, chronograph every ${CHRONOGRAPH_MS} ms, in a child process whose clock ` +
+        'schedule). The rush node is startServer (as upp serve) on the PostgreSQL server in ' +
+        `${NODE_WORKERS} worker process${NODE_WORKERS === 1 ? '' : 'es'} on one port, ` +
+        `each with pg pool 16 and a chronograph every ${CHRONOGRAPH_MS} ms, whose clock ` +
         `is the real one shifted so that it starts ${LEAD_MS / 1000} s before the deadline. ` +
         `Before the rush every supplier logs in and every offer gets its nonce and its CMS ` +
         `(signed in ${WORKERS} worker threads). In the rush each supplier is one client on ` +
-        `its own keep-alive connection with one offer in flight; the ${OFFERS} offers (one ` +
-        'per supplier and tender) are due at instants thickening towards the deadline ' +
-        '(60 s * sqrt(n/N) after the rush start, 333 offers/s at the end) and the last ' +
-        `${LATE_OFFERS} up to 2 s after it. After the chronograph opened the offers, every ` +
+        `its own keep-alive connection with one offer in flight; from 60 s before the ` +
+        `deadline each sends its offers (one per tender, ${OFFERS} in all) one after another ` +
+        `as fast as they are answered, except the last ${LATE_OFFERS}, due up to 2 s after ` +
+        'the deadline. Accepted per second is the accepted offers over the time from the ' +
+        'first sent to the last accepted. After the chronograph opened the offers, every ' +
         'acknowledged (201) application is looked up in price_offer. Target: >= 300 signed ' +
         'offers accepted per second; 0 accepted after the deadline; 0 acknowledged missing.',
       setup: {
@@ -1094,7 +1122,7 @@ async function deadlineRush() {
       serverErrors: Object.fromEntries(node.errors),
       wallSeconds: round((performance.now() - wallStarted) / 1000, 1),
       targetsMet: {
-        acceptedPerSecond: figures.peakAcceptedPerSecondOver5s >= 300,
+        acceptedPerSecond: figures.acceptedPerSecond >= 300,
         noneAcceptedAfterDeadline:
           figures.acceptedAfterDeadline === 0 && opening.storedAfterDeadline === 0,
         noneMissingAfterOpening: opening.missingAfterOpening === 0,

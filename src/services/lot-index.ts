@@ -12,6 +12,7 @@ import {
   checkFilters,
   decodeCursor,
   encodeCursor,
+  entityTag,
   facetTokens,
   lotView,
   positionOf,
@@ -30,9 +31,11 @@ import type { TextQuery } from './text-query.js';
 
 /** Lots read per statement while the index is built. */
 const LOAD_BATCH = 20_000;
-/** Rows of lots kept for answers (a few hundred MB at most): searches show the same lots. */
-const ROW_CACHE = 250_000;
-/** Pages kept until the next change; they are shared, so nothing may change one. */
+/** Bytes of written lots kept, all languages together; past it a language starts over. */
+const WRITTEN_BYTES = 1536 * 1024 * 1024;
+/** Written lots are kept in buffers of this size: a few large objects, not a million. */
+const CHUNK_BYTES = 16 * 1024 * 1024;
+/** Pages kept as sent until the next change. */
 const PAGE_CACHE = 2_000;
 /** The filters a page depends on, in a fixed order. */
 const PAGE_FILTERS: readonly (keyof SearchFilters)[] = [
@@ -55,6 +58,7 @@ const QUERY_CACHE = 10_000;
 /** How often the index reads new changes when no search asks it to. */
 const BACKGROUND_SYNC_MS = 5_000;
 const SEPARATOR = '\u001f';
+const ITEMS_OPEN = '{"items":[';
 /** A token on at least one lot in this many (and on BITMAP_MIN lots) gets a bitmap. */
 const BITMAP_SHARE = 256;
 const BITMAP_MIN = 4096;
@@ -67,11 +71,63 @@ const INDEX_COLUMNS = `t.id::text AS id, t.procurement_id::text AS procurement_i
   t.amount::float8 AS amount, t.ens_tru,
   array_to_string(tsvector_to_array(t.lookup), chr(31)) AS tokens`;
 
-/** A lot's row as answers show it, with its views and their JSON once made. */
-interface KeptRow {
-  row: LotRow;
-  views: Partial<Record<Language, PublicLot>>;
-  written: Partial<Record<Language, Buffer>>;
+/** A page as the route sends it: its body and entity tag, written once. */
+export interface SentPage {
+  body: Buffer;
+  tag: string;
+}
+
+/** Writes one lot's JSON as the page's schema does. */
+export type LotWriter = (lot: PublicLot) => string;
+
+/**
+ * The JSON of lots in one language as pages show them, kept in large buffers by slot, so a page
+ * is copied together from bytes without reading the database or making objects per lot. A lot
+ * that changes is forgotten and written again when next shown.
+ */
+class WrittenLots {
+  private chunks: Buffer[] = [];
+  private used = CHUNK_BYTES;
+  private chunkOf = new Int32Array(0);
+  private offsetOf = new Int32Array(0);
+  private lengthOf = new Int32Array(0);
+  bytes = 0;
+
+  length(slot: number): number {
+    return slot < this.lengthOf.length ? this.lengthOf[slot]! : 0;
+  }
+
+  copy(slot: number, target: Buffer, at: number): number {
+    const offset = this.offsetOf[slot]!;
+    const length = this.lengthOf[slot]!;
+    return this.chunks[this.chunkOf[slot]!]!.copy(target, at, offset, offset + length);
+  }
+
+  put(slot: number, bytes: Buffer, slots: number): void {
+    if (bytes.length === 0 || bytes.length > CHUNK_BYTES) return;
+    if (this.lengthOf.length < slots) this.grow(slots);
+    if (this.used + bytes.length > CHUNK_BYTES) {
+      this.chunks.push(Buffer.allocUnsafe(CHUNK_BYTES));
+      this.used = 0;
+    }
+    bytes.copy(this.chunks.at(-1)!, this.used);
+    this.chunkOf[slot] = this.chunks.length - 1;
+    this.offsetOf[slot] = this.used;
+    this.lengthOf[slot] = bytes.length;
+    this.used += bytes.length;
+    this.bytes += bytes.length;
+  }
+
+  forget(slot: number): void {
+    if (slot < this.lengthOf.length) this.lengthOf[slot] = 0;
+  }
+
+  private grow(slots: number): void {
+    const length = Math.max(slots, this.lengthOf.length * 2, 1024);
+    this.chunkOf = grownInts(this.chunkOf, length);
+    this.offsetOf = grownInts(this.offsetOf, length);
+    this.lengthOf = grownInts(this.lengthOf, length);
+  }
 }
 
 interface IndexRow {
@@ -132,6 +188,13 @@ function grownInts(from: Int32Array, length: number): Int32Array<ArrayBuffer> {
 export function instantMicros(text: string): number {
   const below = /\.\d{3}(\d{1,3})/.exec(text)?.[1] ?? '';
   return Date.parse(text) * 1000 + Number(below.padEnd(3, '0'));
+}
+
+/** The position text (as positionOf writes it) of microseconds since the epoch. */
+function microsText(micros: number): string {
+  const millis = Math.floor(micros / 1000);
+  const below = String(micros - millis * 1000).padStart(3, '0');
+  return `${new Date(millis).toISOString().slice(0, 23)}${below}Z`;
 }
 
 function positionMicros(position: Position): number {
@@ -203,10 +266,10 @@ export class LotIndex {
   private readonly bitmaps: (Int32Array | undefined)[] = [];
   private scratch = new Int32Array(0);
   private all = new SlotList();
-  private readonly rows = new Map<string, KeptRow>();
+  private written: Partial<Record<Language, WrittenLots>> = {};
   private readonly texts = new Map<string, string>();
-  /** Pages given since the last change, by search: the popular searches are asked again. */
-  private readonly pages = new Map<string, PageOf<PublicLot>>();
+  /** Pages sent since the last change, by search: the popular searches are asked again. */
+  private readonly pages = new Map<string, SentPage>();
   private readonly queries = new Map<string, TextQuery | null>();
 
   constructor(db: Database, options: LotIndexOptions) {
@@ -261,27 +324,115 @@ export class LotIndex {
 
   /**
    * The page the database search would give, or undefined when the index is not built yet or
-   * cannot answer the query exactly (the caller asks the database then).
+   * cannot answer the query exactly (the caller asks the database then). Its rows are read from
+   * the database: `page` is what the route sends.
    */
   async search(
     lang: Language,
     filters: SearchFilters,
     page: Page,
   ): Promise<PageOf<PublicLot> | undefined> {
+    const found = await this.find(filters, page);
+    if (found === undefined || !('slots' in found)) return undefined;
+    const rows = await this.rowsOf(found.slots);
+    return { items: rows.map((row) => lotView(lang, row)), nextCursor: found.nextCursor };
+  }
+
+  /**
+   * The page the database search would give, as the route sends it: each lot as `write` writes
+   * it, kept by the index from the first time it was shown. Undefined as for `search`.
+   */
+  async page(
+    lang: Language,
+    filters: SearchFilters,
+    page: Page,
+    write: LotWriter,
+  ): Promise<SentPage | undefined> {
+    const key = pageKey(lang, filters, page);
+    const found = await this.find(filters, page, key);
+    if (found === undefined || !('slots' in found)) return found;
+    const applied = this.applied;
+    const written = (this.written[lang] ??= new WrittenLots());
+    const missing = found.slots.filter((slot) => written.length(slot) === 0);
+    let fresh = missing.length === 0 ? undefined : await this.writeLots(lang, missing, write);
+    if (applied !== this.applied) {
+      // A change came in while the rows were read: this page is written from the database
+      // alone, and nothing of it is kept.
+      fresh = await this.writeLots(lang, found.slots, write);
+    } else if (fresh !== undefined) {
+      this.keep(lang, fresh);
+    }
+    const items: (Buffer | number)[] = [];
+    for (const slot of found.slots) {
+      const bytes = fresh?.get(slot);
+      if (bytes !== undefined) items.push(bytes);
+      else if (written.length(slot) > 0) items.push(slot);
+    }
+    const head = Buffer.from(ITEMS_OPEN);
+    const tail = Buffer.from(`],"nextCursor":${JSON.stringify(found.nextCursor)}}`);
+    let length = head.length + tail.length + Math.max(0, items.length - 1);
+    for (const item of items)
+      length += typeof item === 'number' ? written.length(item) : item.length;
+    const body = Buffer.allocUnsafe(length);
+    let at = head.copy(body, 0);
+    items.forEach((item, index) => {
+      if (index > 0) at += body.write(',', at);
+      at += typeof item === 'number' ? written.copy(item, body, at) : item.copy(body, at);
+    });
+    tail.copy(body, at);
+    const sent = { body, tag: entityTag(body) };
+    if (applied === this.applied) {
+      this.pages.set(key, sent);
+      for (const old of this.pages.keys()) {
+        if (this.pages.size <= PAGE_CACHE) break;
+        this.pages.delete(old);
+      }
+    }
+    return sent;
+  }
+
+  /** The JSON of these lots, read from the database and written by `write`, by slot. */
+  private async writeLots(
+    lang: Language,
+    slots: number[],
+    write: LotWriter,
+  ): Promise<Map<number, Buffer>> {
+    const fresh = new Map<number, Buffer>();
+    for (const row of await this.rowsOf(slots)) {
+      const slot = this.slotOf.get(row.id);
+      if (slot !== undefined) fresh.set(slot, Buffer.from(write(lotView(lang, row))));
+    }
+    return fresh;
+  }
+
+  /** Keeps newly written lots; past the budget, this language starts over first. */
+  private keep(lang: Language, fresh: ReadonlyMap<number, Buffer>): void {
+    let written = this.written[lang]!;
+    const total = Object.values(this.written).reduce((sum, lots) => sum + lots.bytes, 0);
+    if (total > WRITTEN_BYTES) {
+      written = new WrittenLots();
+      this.written[lang] = written;
+    }
+    for (const [slot, bytes] of fresh) written.put(slot, bytes, this.published.length);
+  }
+
+  /**
+   * The slots of a page and its next cursor, or a page sent before (by `key`), or undefined when
+   * the index cannot answer. Checks the filters and the cursor as the database search does.
+   */
+  private async find(
+    filters: SearchFilters,
+    page: Page,
+    key?: string,
+  ): Promise<{ slots: number[]; nextCursor: string | null } | SentPage | undefined> {
     if (this.state !== 'ready') return undefined;
     const position = decodeCursor(page.cursor);
     const checked = checkFilters(filters);
     const text = filters.q === undefined ? undefined : await this.textQuery(filters.q);
     if (text === null) return undefined;
     if (performance.now() - this.syncStartedAt >= this.options.staleMs) await this.sync();
-    const key = pageKey(lang, filters, page);
-    const cached = this.pages.get(key);
-    if (cached !== undefined) {
-      this.pages.delete(key);
-      this.pages.set(key, cached);
-      return cached;
-    }
-    const applied = this.applied;
+    const cached = key === undefined ? undefined : this.pages.get(key);
+    if (cached !== undefined) return cached;
     const amount = (value: bigint | undefined, otherwise: number) =>
       value === undefined ? otherwise : Number(value);
     const instant = (text: string | undefined, otherwise: number) =>
@@ -299,23 +450,15 @@ export class LotIndex {
       offersEndTo: filters.offersEndTo === undefined ? undefined : instant(filters.offersEndTo, 0),
     };
     const found = this.collect(plan, position, page.limit + 1);
-    const shown = await this.rowsOf(found.slice(0, page.limit));
-    const last = shown.at(-1)?.row;
-    const answer = {
-      items: shown.map((kept) => (kept.views[lang] ??= lotView(lang, kept.row))),
+    const slots = found.slice(0, page.limit);
+    const last = slots.at(-1);
+    return {
+      slots,
       nextCursor:
         found.length > page.limit && last !== undefined
-          ? encodeCursor({ at: last.cursor_at, id: last.id })
+          ? encodeCursor({ at: microsText(this.published[last]!), id: this.ids[last]! })
           : null,
     };
-    if (applied === this.applied) {
-      this.pages.set(key, answer);
-      for (const old of this.pages.keys()) {
-        if (this.pages.size <= PAGE_CACHE) break;
-        this.pages.delete(old);
-      }
-    }
-    return answer;
   }
 
   /**
@@ -488,7 +631,7 @@ export class LotIndex {
     const tokens = [...new Set(row.tokens.split(SEPARATOR))].map((text) => this.token(text));
     tokens.sort((a, b) => a - b);
     this.store(slot, tokens);
-    this.rows.delete(row.id);
+    this.forget(slot);
     if (linked) {
       this.link(this.all, slot);
       for (const token of tokens) {
@@ -549,12 +692,17 @@ export class LotIndex {
     const id = this.ids[slot]!;
     const procurement = this.procurementOf[slot]!;
     this.slotOf.delete(id);
-    this.rows.delete(id);
+    this.forget(slot);
     const siblings = (this.lotsOf.get(procurement) ?? []).filter((other) => other !== slot);
     if (siblings.length === 0) this.lotsOf.delete(procurement);
     else this.lotsOf.set(procurement, siblings);
     this.late.delete(slot);
     this.lateBits[slot >>> 5] = this.lateBits[slot >>> 5]! & ~(1 << (slot & 31));
+  }
+
+  /** Drops what was written of a lot that changed. */
+  private forget(slot: number): void {
+    for (const lots of Object.values(this.written)) lots.forget(slot);
   }
 
   private markLate(slot: number): void {
@@ -828,45 +976,19 @@ export class LotIndex {
     return top;
   }
 
-  /**
-   * The JSON of a lot of a page this index gave, as UTF-8, written by `write` once per kept row
-   * and language (the same view object is given until the lot changes).
-   */
-  written(lang: Language, lot: PublicLot, write: (lot: PublicLot) => string): Buffer {
-    const kept = this.rows.get(lot.id);
-    if (kept === undefined || kept.views[lang] !== lot) return Buffer.from(write(lot));
-    return (kept.written[lang] ??= Buffer.from(write(lot)));
-  }
-
-  /**
-   * The rows of these lots, from the cache or in one statement, in the same order. Rows read
-   * while a reload was applied may be older than it, so they are used once and not kept.
-   */
-  private async rowsOf(slots: number[]): Promise<KeptRow[]> {
-    const ids = slots.map((slot) => this.ids[slot]!);
-    const read = new Map<string, KeptRow>();
-    const missing = ids.filter((id) => !this.rows.has(id));
-    if (missing.length > 0) {
-      const applied = this.applied;
-      const found = await this.db.query<LotRow>(
-        `SELECT t.*, p.number AS procurement_number
-           FROM (SELECT ${LOT_COLUMNS}, ${positionOf('t.published_at')} AS cursor_at
-                   FROM lot t WHERE t.id = ANY($1::uuid[])) t
-           JOIN procurement p ON p.id = t.procurement_id`,
-        [missing],
-      );
-      for (const row of found.rows) read.set(row.id, { row, views: {}, written: {} });
-      if (applied === this.applied) {
-        for (const [id, kept] of read) this.rows.set(id, kept);
-        for (const id of this.rows.keys()) {
-          if (this.rows.size <= ROW_CACHE) break;
-          this.rows.delete(id);
-        }
-      }
-    }
-    return ids.flatMap((id) => {
-      const kept = read.get(id) ?? this.rows.get(id);
-      return kept === undefined ? [] : [kept];
+  /** The rows of these lots in the same order, read in one statement. */
+  private async rowsOf(slots: number[]): Promise<LotRow[]> {
+    const found = await this.db.query<LotRow>(
+      `SELECT t.*, p.number AS procurement_number
+         FROM (SELECT ${LOT_COLUMNS}, ${positionOf('t.published_at')} AS cursor_at
+                 FROM lot t WHERE t.id = ANY($1::uuid[])) t
+         JOIN procurement p ON p.id = t.procurement_id`,
+      [slots.map((slot) => this.ids[slot]!)],
+    );
+    const byId = new Map(found.rows.map((row) => [row.id, row]));
+    return slots.flatMap((slot) => {
+      const row = byId.get(this.ids[slot]!);
+      return row === undefined ? [] : [row];
     });
   }
 

@@ -1,5 +1,6 @@
 // Free public viewing: published lots and procurements, approved plans, the register of
 // unreliable suppliers and the reference tables, in the reader's language (kk, ru, en).
+import { createHash } from 'node:crypto';
 import { UppError } from '../domain/errors.js';
 import { formatAmount, parseAmount } from '../domain/money.js';
 import {
@@ -92,6 +93,11 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 /** The SQL that writes a timestamptz column as a position instant. */
 export const positionOf = (column: string) =>
   `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+
+/** The entity tag is a digest of the body as sent, so it changes exactly when the answer does. */
+export function entityTag(body: string | Buffer): string {
+  return `W/"${createHash('sha256').update(body).digest('base64url').slice(0, 32)}"`;
+}
 
 export function encodeCursor(position: Position): string {
   return Buffer.from(`${position.at}|${position.id}`, 'utf8').toString('base64url');

@@ -1,10 +1,10 @@
 // Free public viewing without an account: searches and cards of published lots, procurements and
 // approved plans, the register of unreliable suppliers and the reference tables, in kk/ru/en.
-import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { METHOD_CODES, PROCUREMENT_STATUSES, REGIMES } from '../../domain/procurement-methods.js';
 import {
   chooseLanguage,
+  entityTag,
   procurementCard,
   planCard,
   referenceTables,
@@ -168,19 +168,6 @@ function matches(ifNoneMatch: string | undefined, tag: string): boolean {
     .some((candidate) => candidate.trim() === '*' || opaque(candidate) === opaque(tag));
 }
 
-/** The entity tag is a digest of the body as sent, so it changes exactly when the answer does. */
-function entityTag(body: string | Buffer): string {
-  return `W/"${createHash('sha256').update(body).digest('base64url').slice(0, 32)}"`;
-}
-
-/**
- * The body and tag of each page the lot index gave: the index gives the same page object again
- * until something changes, and then it is written once, not once per request.
- */
-const sentPages = new WeakMap<object, { body: Buffer; tag: string }>();
-const ITEMS_OPEN = Buffer.from('{"items":[');
-const COMMA = Buffer.from(',');
-
 async function tagAnswer(request: FastifyRequest, reply: FastifyReply, payload: unknown) {
   const text = typeof payload === 'string' || Buffer.isBuffer(payload);
   if (reply.statusCode !== 200 || !text) return payload;
@@ -221,26 +208,10 @@ export async function publicRoutes(app: FastifyInstance): Promise<void> {
       const query = request.query as SearchFilters & Paged;
       const lang = languageOf(request);
       const paged = pageIn(query);
-      const index = app.ctx.lotIndex;
-      const indexed = await index?.search(lang, query, paged);
-      if (index === undefined || indexed === undefined) {
-        return searchLots(app.ctx.db, lang, query, paged);
-      }
-      let sent = sentPages.get(indexed);
-      if (sent === undefined) {
-        const item = reply.compileSerializationSchema(lotItem);
-        const write = (lot: PublicLot) => item(lot as unknown as Record<string, unknown>);
-        const parts: Buffer[] = [ITEMS_OPEN];
-        indexed.items.forEach((lot, at) => {
-          if (at > 0) parts.push(COMMA);
-          parts.push(index.written(lang, lot, write));
-        });
-        const cursor = indexed.nextCursor === null ? 'null' : JSON.stringify(indexed.nextCursor);
-        parts.push(Buffer.from(`],"nextCursor":${cursor}}`));
-        const body = Buffer.concat(parts);
-        sent = { body, tag: entityTag(body) };
-        sentPages.set(indexed, sent);
-      }
+      const item = reply.compileSerializationSchema(lotItem);
+      const write = (lot: PublicLot) => item(lot as unknown as Record<string, unknown>);
+      const sent = await app.ctx.lotIndex?.page(lang, query, paged, write);
+      if (sent === undefined) return searchLots(app.ctx.db, lang, query, paged);
       reply.header('etag', sent.tag);
       return reply.type('application/json; charset=utf-8').send(sent.body);
     },
