@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config/index.js';
 import { isUppError } from '../domain/errors.js';
-import { verifyAudit } from '../services/audit.js';
+import { linkAudit, verifyAudit } from '../services/audit.js';
 import { grantAdministrator } from '../services/participants.js';
 import { systemClock } from '../domain/time.js';
 import { migrate } from '../store/migrate.js';
@@ -71,6 +71,7 @@ async function auditCommand(args: string[]): Promise<number> {
   const checkpoint = readCheckpoint(values.count, values.hash);
   const db = await openDatabase(loadConfig());
   try {
+    await linkAudit(db, true);
     const result = await verifyAudit(db, checkpoint);
     if (result.ok) {
       console.log(`audit log intact: ${result.count} entries, last hash ${result.hash}`);

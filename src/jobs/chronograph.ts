@@ -6,6 +6,7 @@ import type { WrappingKey } from '../services/sealing.js';
 import type { AuctionSettings } from '../domain/auction.js';
 import { closeDueAuctions } from '../services/auctions.js';
 import { advanceDue, purgeExpired } from '../services/chronograph.js';
+import { linkAudit } from '../services/audit.js';
 
 export interface ChronographOptions {
   db: Database;
@@ -37,6 +38,7 @@ export function startChronograph(options: ChronographOptions): RunningChronograp
         log.info({ event: 'auction.closed', ...closed }, 'auction.closed');
       }
       await purgeExpired(db, clock.now());
+      await linkAudit(db);
     } catch (error) {
       log.error({ event: 'chronograph.failed', err: error }, 'chronograph.failed');
     }

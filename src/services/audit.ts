@@ -58,7 +58,7 @@ export function entryHash(entry: Omit<AuditEntry, 'hash'>): string {
 
 /**
  * The canonical form of an entry cut where the previous hash and the sequence number go, which
- * only the commit knows: canonicalForm(entry) is
+ * only linking gives: canonicalForm(entry) is
  * beforePrev + prevHash + beforeSeq + seq + afterSeq. RFC 8785 orders the members by name, so
  * action, actor, details come first, then prevHash, recordedAt, requestId, seq, target.
  */
@@ -90,7 +90,7 @@ export interface PendingEntry {
 export const PENDING_COLUMNS = `(id, recorded_at, actor, action, target, request_id, details,
   before_prev, before_seq, after_seq)`;
 
-/** The pending row of an event, recorded now; migration 0011 links it at the commit. */
+/** The pending row of an event, recorded now; linkAudit links it once it is committed. */
 export function pendingEntry(clock: { now(): Date }, event: AuditEvent): PendingEntry {
   const entry = {
     recordedAt: clock.now(),
@@ -121,9 +121,8 @@ export function pendingEntry(clock: { now(): Date }, event: AuditEvent): Pending
 
 /**
  * Appends one entry inside the caller's transaction, so the entry exists exactly when the change
- * it records does. Its place in the chain and its hash are given at the commit (migration 0011):
- * the chain's lock is held only for the commit, not for the rest of the transaction. Answers the
- * entry's id (audit_log.entry_id once committed).
+ * it records does. It takes its place in the chain, and its hash, once linkAudit runs after the
+ * commit: no lock is held for it. Answers the entry's id (audit_log.entry_id once linked).
  */
 export async function appendAudit(
   tx: Queryable,
@@ -139,19 +138,129 @@ export async function appendAudit(
   return pending.id;
 }
 
-/** Appends in a transaction of its own, for events that change nothing else; answers the entry. */
+/** Appends in a transaction of its own, for events that change nothing else; answers its id. */
 export async function recordAudit(
   db: Database,
   clock: { now(): Date },
   event: AuditEvent,
-): Promise<AuditEntry> {
-  const id = await db.transaction((tx) => appendAudit(tx, clock, event));
+): Promise<string> {
+  return db.transaction((tx) => appendAudit(tx, clock, event));
+}
+
+/** pg_advisory_xact_lock key of the linker: one links at a time, across nodes. */
+const LINK_LOCK_KEY = 0x5550_5002;
+const LINK_BATCH = 5000;
+
+interface PendingRow {
+  id: string;
+  recorded_at: Date;
+  actor: string;
+  action: string;
+  target: string | null;
+  request_id: string | null;
+  details: Record<string, unknown>;
+  before_prev: string;
+  before_seq: string;
+  after_seq: string;
+}
+
+/** How long a reader that must see every committed entry waits for older transactions. */
+const LINK_WAIT_MS = 5000;
+
+/**
+ * Links the pending entries of every finished transaction into the chain, in the order of their
+ * transaction ids and then of writing, and answers how many it linked. `wait` is for a reader
+ * that must see every entry committed before it asked: it waits for another linker, and for the
+ * transactions running when it was called to end (at most LINK_WAIT_MS), since an entry can be
+ * linked only after every older transaction has ended.
+ */
+export async function linkAudit(db: Database, wait = false): Promise<number> {
+  const horizon = wait
+    ? (
+        await db.query<{ xmax: string }>(
+          'SELECT pg_snapshot_xmax(pg_current_snapshot())::text AS xmax',
+        )
+      ).rows[0]!.xmax
+    : undefined;
+  const giveUpAt = performance.now() + LINK_WAIT_MS;
+  let linked = 0;
+  for (;;) {
+    const batch = await db.transaction((tx) => linkBatch(tx, horizon));
+    linked += batch.linked;
+    if (batch.linked === LINK_BATCH) continue;
+    if (horizon === undefined || batch.caughtUp || performance.now() >= giveUpAt) return linked;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+/** One batch of linkAudit; `caughtUp`: every transaction older than `horizon` has ended. */
+async function linkBatch(
+  tx: Queryable,
+  horizon: string | undefined,
+): Promise<{ linked: number; caughtUp: boolean }> {
+  if (horizon !== undefined) {
+    await tx.query('SELECT pg_advisory_xact_lock($1)', [LINK_LOCK_KEY]);
+  } else {
+    const locked = await tx.query<{ locked: boolean }>(
+      'SELECT pg_try_advisory_xact_lock($1) AS locked',
+      [LINK_LOCK_KEY],
+    );
+    if (!locked.rows[0]!.locked) return { linked: 0, caughtUp: false };
+  }
+  const pending = await tx.query<PendingRow>(
+    `SELECT id, recorded_at, actor, action, target, request_id, details, before_prev,
+            before_seq, after_seq
+       FROM audit_pending WHERE tx < pg_snapshot_xmin(pg_current_snapshot())
+      ORDER BY tx, position LIMIT $1`,
+    [LINK_BATCH],
+  );
+  const caughtUp = async () => {
+    if (horizon === undefined) return false;
+    const done = await tx.query<{ caught_up: boolean }>(
+      'SELECT pg_snapshot_xmin(pg_current_snapshot()) >= $1::xid8 AS caught_up',
+      [horizon],
+    );
+    return done.rows[0]!.caught_up;
+  };
+  if (pending.rows.length === 0) return { linked: 0, caughtUp: await caughtUp() };
+  const end = await tx.query<{ seq: bigint; hash: string }>(
+    'SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1',
+  );
+  let seq = Number(end.rows[0]?.seq ?? 0);
+  let prevHash = end.rows[0]?.hash ?? GENESIS_HASH;
+  const entries = pending.rows.map((row) => {
+    seq += 1;
+    const form = `${row.before_prev}${prevHash}${row.before_seq}${seq}${row.after_seq}`;
+    const hash = createHash('sha256').update(form, 'utf8').digest('hex');
+    const entry = { id: row.id, seq, prevHash, hash };
+    prevHash = hash;
+    return entry;
+  });
+  const ids = entries.map((entry) => entry.id);
+  await tx.query(
+    `INSERT INTO audit_log (seq, recorded_at, actor, action, target, request_id, details,
+       prev_hash, hash, entry_id)
+     SELECT e.seq, p.recorded_at, p.actor, p.action, p.target, p.request_id, p.details,
+            e.prev_hash, e.hash, p.id
+       FROM unnest($1::uuid[], $2::bigint[], $3::text[], $4::text[])
+         AS e (id, seq, prev_hash, hash)
+       JOIN audit_pending p ON p.id = e.id
+      ORDER BY e.seq`,
+    [ids, entries.map((e) => e.seq), entries.map((e) => e.prevHash), entries.map((e) => e.hash)],
+  );
+  await tx.query('DELETE FROM audit_pending WHERE id = ANY($1::uuid[])', [ids]);
+  return { linked: entries.length, caughtUp: await caughtUp() };
+}
+
+/** A linked entry by the id appendAudit answered, or undefined while it is not linked. */
+export async function auditEntry(db: Queryable, id: string): Promise<AuditEntry | undefined> {
   const found = await db.query<AuditRow>(
     `SELECT seq, recorded_at, actor, action, target, request_id, details, prev_hash, hash
        FROM audit_log WHERE entry_id = $1`,
     [id],
   );
-  return fromRow(found.rows[0]!);
+  const row = found.rows[0];
+  return row === undefined ? undefined : fromRow(row);
 }
 
 /**

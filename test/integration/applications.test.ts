@@ -23,6 +23,7 @@ import {
   submitOffer as submit,
   view,
 } from '../support/procurements.js';
+import { linkAudit } from '../../src/services/audit.js';
 
 /** A price no other figure of the tests can look like, in every form it could leak in. */
 const PRICE = '3987654.21';
@@ -217,6 +218,7 @@ describeEachDatabase('applications', (fresh) => {
     const after = await view(t, customer, id);
     assert.equal(after.status, 'review');
     assert.equal(after.offersEndAt, deadline.toISOString());
+    await linkAudit(t.app.ctx.db, true);
     const audit = await t.app.ctx.db.query<{ n: bigint }>(
       `SELECT count(*) AS n FROM audit_log
         WHERE action = 'procurement.outage_after_opening' AND target = $1`,

@@ -5,12 +5,15 @@ import {
   GENESIS_HASH,
   appendAudit,
   auditCheckpoint,
+  auditEntry,
   entryHash,
+  linkAudit,
   recordAudit,
   verifyAudit,
 } from '../../src/services/audit.js';
 import type { Database } from '../../src/store/database.js';
 import { migrate } from '../../src/store/migrate.js';
+import { recordLinked } from '../support/audit.js';
 import { describeEachDatabase } from '../support/databases.js';
 
 const clock = fixedClock('2026-03-02T09:00:00.000Z');
@@ -18,7 +21,7 @@ const clock = fixedClock('2026-03-02T09:00:00.000Z');
 async function recordSome(db: Database, count: number): Promise<void> {
   for (let i = 0; i < count; i += 1) {
     clock.advance(1000);
-    await recordAudit(db, clock, {
+    await recordLinked(db, clock, {
       actor: `iin:${String(870101300000 + i)}`,
       action: 'procurement.published',
       target: `procurement:${i}`,
@@ -129,6 +132,7 @@ describeEachDatabase('audit log', (fresh) => {
       }),
     );
     const ids = await Promise.all(work);
+    assert.equal(await linkAudit(db, true), 30);
     const linked = await db.query<{ seq: bigint }>(
       'SELECT seq FROM audit_log WHERE entry_id = ANY($1::uuid[]) ORDER BY seq',
       [ids],
@@ -204,19 +208,41 @@ describeEachDatabase('audit log', (fresh) => {
     }
   });
 
-  test('an entry waits for its commit to be linked, and nothing is left pending', async () => {
-    const db = await migrated();
+  test('an entry is linked once no older transaction can still add one before it', async () => {
+    const testDb = await fresh();
+    const db = await testDb.open();
+    await migrate(db);
     await recordSome(db, 1);
-    await db.transaction(async (tx) => {
-      await appendAudit(tx, clock, { actor: 'system', action: 'test.pending' });
-      const inside = await tx.query<{ n: bigint }>('SELECT count(*) AS n FROM audit_log');
-      assert.equal(inside.rows[0]?.n, 1n, 'the chain does not grow before the commit');
+    if (db.driver === 'pglite') {
+      const id = await recordAudit(db, clock, { actor: 'system', action: 'test.alone' });
+      assert.equal(await linkAudit(db), 1);
+      assert.equal((await auditEntry(db, id))?.seq, 2);
+      return;
+    }
+    const other = await testDb.openAnother();
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let began: () => void = () => undefined;
+    const begun = new Promise<void>((resolve) => (began = resolve));
+    const older = other.transaction(async (tx) => {
+      await appendAudit(tx, clock, { actor: 'system', action: 'test.older' });
+      began();
+      await held;
     });
-    const after = await db.query<{ linked: bigint; pending: bigint }>(
-      `SELECT (SELECT count(*) FROM audit_log) AS linked,
-              (SELECT count(*) FROM audit_pending) AS pending`,
+    await begun;
+    const newer = await recordAudit(db, clock, { actor: 'system', action: 'test.newer' });
+    assert.equal(await linkAudit(db), 0, 'the older transaction may still write');
+    assert.equal(await auditEntry(db, newer), undefined);
+    release();
+    await older;
+    assert.equal(await linkAudit(db), 2);
+    const rows = await db.query<{ action: string }>('SELECT action FROM audit_log ORDER BY seq');
+    assert.deepEqual(
+      rows.rows.map((row) => row.action),
+      ['procurement.published', 'test.older', 'test.newer'],
     );
-    assert.deepEqual(after.rows[0], { linked: 2n, pending: 0n });
+    const pending = await db.query<{ n: bigint }>('SELECT count(*) AS n FROM audit_pending');
+    assert.equal(pending.rows[0]?.n, 0n);
     assert.equal((await verifyAudit(db)).ok, true);
   });
 

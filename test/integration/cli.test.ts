@@ -7,7 +7,7 @@ import { loadConfig } from '../../src/config/index.js';
 import { main } from '../../src/cli/main.js';
 import { startServer } from '../../src/cli/serve.js';
 import { fixedClock } from '../../src/domain/time.js';
-import { recordAudit } from '../../src/services/audit.js';
+import { recordLinked } from '../support/audit.js';
 import { openPglite } from '../../src/store/pglite.js';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'upp-cli-'));
@@ -52,7 +52,7 @@ test('serve answers /health and /ready over HTTP and keeps rows across a restart
   assert.equal((await fetch(`${first.url}/health`)).status, 200);
   const ready = await fetch(`${first.url}/ready`);
   assert.equal(ready.status, 200);
-  await recordAudit(first.db, clock, { actor: 'system', action: 'test.restart' });
+  await recordLinked(first.db, clock, { actor: 'system', action: 'test.restart' });
   await first.close();
 
   const second = await startServer(config, clock);
@@ -75,7 +75,7 @@ test('migrate and audit verify work on the embedded database', async () => {
 
     const db = await openPglite(join(dir, 'pglite'));
     const clock = fixedClock('2026-03-02T04:00:00.000Z');
-    const entry = await recordAudit(db, clock, { actor: 'system', action: 'test.cli' });
+    const entry = await recordLinked(db, clock, { actor: 'system', action: 'test.cli' });
     await db.close();
 
     const intact = await run(['audit', 'verify'], env);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { fixedClock } from '../../src/domain/time.js';
-import { recordAudit } from '../../src/services/audit.js';
+import { recordLinked } from '../support/audit.js';
 import { migrate } from '../../src/store/migrate.js';
 import { testApp } from '../support/app.js';
 import { describeEachDatabase } from '../support/databases.js';
@@ -186,8 +186,8 @@ describeEachDatabase('HTTP basics', (fresh) => {
   test('the public audit checkpoint shows the latest hash and count', async () => {
     const { app, db } = await migratedApp();
     const clock = fixedClock('2026-03-02T04:00:00.000Z');
-    const first = await recordAudit(db, clock, { actor: 'system', action: 'test.one' });
-    const second = await recordAudit(db, clock, { actor: 'system', action: 'test.two' });
+    const first = await recordLinked(db, clock, { actor: 'system', action: 'test.one' });
+    const second = await recordLinked(db, clock, { actor: 'system', action: 'test.two' });
     const response = await app.inject('/api/v1/public/audit/checkpoint');
     assert.equal(response.statusCode, 200);
     assert.deepEqual(response.json(), {

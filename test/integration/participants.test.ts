@@ -10,8 +10,10 @@ import { describeEachDatabase } from '../support/databases.js';
 import { legalEntity, registerCompany } from '../support/participants.js';
 import { demoKey, logIn, newBin, newIin, nonce, sign } from '../support/signing.js';
 import type { Key } from '../support/signing.js';
+import { linkAudit } from '../../src/services/audit.js';
 
 async function refusals(db: Database, action: string): Promise<string[]> {
+  await linkAudit(db, true);
   const rows = await db.query<{ details: { code: string } }>(
     'SELECT details FROM audit_log WHERE action = $1 ORDER BY seq',
     [`${action}.refused`],

@@ -26,6 +26,7 @@ import {
   signed,
   view,
 } from '../support/procurements.js';
+import { linkAudit } from '../../src/services/audit.js';
 
 const calendar = workingCalendar();
 
@@ -232,6 +233,7 @@ describeEachDatabase('procurements', (fresh, driver) => {
     const after = await view(t, company, id);
     assert.equal(after.offersEndAt, new Date(deadline.getTime() + outage.lengthMs).toISOString());
     assert.equal(after.status, 'accepting', 'acceptance that closed in the outage reopens');
+    await linkAudit(t.app.ctx.db, true);
     const audit = await t.app.ctx.db.query<{ n: bigint }>(
       `SELECT count(*) AS n FROM audit_log
         WHERE action = 'procurement.extended_for_outage' AND target = $1`,

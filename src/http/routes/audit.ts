@@ -1,7 +1,7 @@
 // Public proof of the audit log: the latest hash and count, so outsiders can keep checkpoints and
 // later show that history was not rewritten.
 import type { FastifyPluginAsync } from 'fastify';
-import { auditCheckpoint, auditContains } from '../../services/audit.js';
+import { auditCheckpoint, auditContains, linkAudit } from '../../services/audit.js';
 
 export const auditRoutes: FastifyPluginAsync = async (app) => {
   app.get(
@@ -25,6 +25,7 @@ export const auditRoutes: FastifyPluginAsync = async (app) => {
       },
     },
     async (_request, reply) => {
+      await linkAudit(app.ctx.db, true);
       const checkpoint = await auditCheckpoint(app.ctx.db);
       reply.header('cache-control', 'no-cache');
       return {
@@ -64,6 +65,9 @@ export const auditRoutes: FastifyPluginAsync = async (app) => {
         },
       },
     },
-    async (request) => auditContains(app.ctx.db, request.body as { count: number; hash: string }),
+    async (request) => {
+      await linkAudit(app.ctx.db, true);
+      return auditContains(app.ctx.db, request.body as { count: number; hash: string });
+    },
   );
 };
