@@ -281,6 +281,7 @@ async function storeApplication(
       needed.toString(),
       ...rows.audit.values,
     ],
+    { prepared: true },
   );
   const answer = stored.rows[0]!;
   return { available: answer.available, held: answer.held === BigInt(holds.length) };
@@ -379,6 +380,7 @@ async function offerTarget(ctx: ApplicationContext, procurementId: string): Prom
        FROM procurement p LEFT JOIN procurement_key k ON k.procurement_id = p.id
       WHERE p.id = $1`,
     [procurementId],
+    { prepared: true },
   );
   const row = found.rows[0];
   const target = {
@@ -450,6 +452,7 @@ async function offerFacts(
       typeof nonce === 'string' ? nonce : null,
       now,
     ],
+    { prepared: true },
   );
   const facts = found.rows[0]!;
   const procurement = facts.procurement;

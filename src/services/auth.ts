@@ -184,6 +184,7 @@ export async function sessionOf(
        FROM session s JOIN user_account u ON u.id = s.user_id
       WHERE s.token_sha256 = $1 AND s.ended_at IS NULL`,
     [tokenHash(token)],
+    { prepared: true },
   );
   const row = found.rows[0];
   if (row === undefined) return undefined;

@@ -8,9 +8,21 @@ export interface QueryResult<R extends object = Row> {
   rowCount: number;
 }
 
+export interface QueryOptions {
+  /**
+   * Keep the statement prepared on each server connection, so it is parsed and planned once per
+   * connection, not every time: for statements of fixed text that a hot path runs often.
+   */
+  prepared?: boolean;
+}
+
 export interface Queryable {
   /** One parameterised statement ($1, $2, ...). */
-  query<R extends object = Row>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>>;
+  query<R extends object = Row>(
+    sql: string,
+    params?: readonly unknown[],
+    options?: QueryOptions,
+  ): Promise<QueryResult<R>>;
   /** A script of several statements without parameters (migrations). */
   exec(sql: string): Promise<void>;
 }

@@ -1,6 +1,7 @@
 // Server driver: a `pg` connection pool to PostgreSQL, for tests and production.
+import { createHash } from 'node:crypto';
 import pg from 'pg';
-import type { Database, Queryable, Unlisten } from './database.js';
+import type { Database, QueryOptions, Queryable, Unlisten } from './database.js';
 import { quoteChannel, TYPE_PARSERS } from './database.js';
 import { UppError } from '../domain/errors.js';
 
@@ -42,10 +43,31 @@ function busyOr(error: unknown): unknown {
   });
 }
 
+/** A prepared statement's name: the same text gets the same name on every connection. */
+const statementNames = new Map<string, string>();
+
+function statementName(sql: string): string {
+  let name = statementNames.get(sql);
+  if (name === undefined) {
+    name = `upp_${createHash('sha256').update(sql).digest('hex').slice(0, 24)}`;
+    statementNames.set(sql, name);
+  }
+  return name;
+}
+
 function wrap(client: pg.Pool | pg.PoolClient): Queryable {
   return {
-    async query<R extends object>(sql: string, params: readonly unknown[] = []) {
-      const result = await client.query<R>(sql, params as unknown[]).catch((error: unknown) => {
+    async query<R extends object>(
+      sql: string,
+      params: readonly unknown[] = [],
+      options: QueryOptions = {},
+    ) {
+      const statement = {
+        text: sql,
+        values: params as unknown[],
+        ...(options.prepared === true ? { name: statementName(sql) } : {}),
+      };
+      const result = await client.query<R>(statement).catch((error: unknown) => {
         throw busyOr(error);
       });
       return { rows: result.rows, rowCount: result.rowCount ?? result.rows.length };
