@@ -464,6 +464,12 @@ export function tlv(tag: number, content: Uint8Array): Uint8Array {
   return concatBytes([Uint8Array.of(tag), encodeLength(content.length), content]);
 }
 
+/** The content octets of one DER TLV with a single-octet tag: its tag and length cut off. */
+export function tlvContent(encoded: Uint8Array): Uint8Array {
+  const first = encoded[1] ?? 0;
+  return encoded.subarray(first < 0x80 ? 2 : 2 + (first & 0x7f));
+}
+
 export const der = {
   sequence: (...items: Uint8Array[]) => tlv(TAG.sequence, concatBytes(items)),
   set: (...items: Uint8Array[]) => tlv(TAG.set, concatBytes(items)),

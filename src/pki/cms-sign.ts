@@ -1,7 +1,7 @@
 // Creates CMS SignedData as NCA RK tools do (contentType, messageDigest, signingTime and
 // ESS signing-certificate-v2 signed attributes; RSA and GOST), and adds co-signers to one.
 import { createHash } from 'node:crypto';
-import { bytesEqual, decodeBer, der, TAG } from './ber.js';
+import { bytesEqual, decodeBer, der, TAG, tlvContent } from './ber.js';
 import type { Certificate } from './certificate.js';
 import { CMS_OIDS, parseCms } from './cms.js';
 import { PkiError } from './errors.js';
@@ -35,22 +35,35 @@ interface BuiltSigner {
   readonly certificates: Uint8Array[];
 }
 
-/** Raw serial INTEGER of a certificate, taken from its DER so leading zeros stay as issued. */
-function serialInteger(certificate: Certificate): Uint8Array {
+/** What a signer's certificate contributes to every signature, encoded once per certificate. */
+interface SignerParts {
+  /** Raw serial INTEGER, taken from the DER so leading zeros stay as issued. */
+  serial: Uint8Array;
+  signingCertificateV2: Uint8Array;
+}
+
+const signerParts = new WeakMap<Certificate, SignerParts>();
+
+function partsOf(certificate: Certificate): SignerParts {
+  const known = signerParts.get(certificate);
+  if (known !== undefined) return known;
   const tbs = decodeBer(certificate.tbs, 'cert.malformed');
   const offset = tbs.children[0]?.tag === 0xa0 ? 1 : 0;
   const serial = tbs.children[offset];
   if (serial?.tag !== TAG.integer) throw new PkiError('cert.malformed', 'certificate serial');
-  return serial.bytes;
-}
-
-function signingCertificateV2(certificate: Certificate): Uint8Array {
   const hash = createHash('sha256').update(certificate.der).digest();
   const issuerSerial = der.sequence(
     der.sequence(der.explicit(4, certificate.issuerDer)),
-    serialInteger(certificate),
+    serial.bytes,
   );
-  return der.sequence(der.sequence(der.sequence(der.octetString(hash), issuerSerial)));
+  const parts = {
+    serial: serial.bytes,
+    signingCertificateV2: der.sequence(
+      der.sequence(der.sequence(der.octetString(hash), issuerSerial)),
+    ),
+  };
+  signerParts.set(certificate, parts);
+  return parts;
 }
 
 function attribute(oid: string, value: Uint8Array): Uint8Array {
@@ -85,7 +98,7 @@ function buildSigner(
     attribute(CMS_OIDS.contentType, der.oid(contentType)),
     attribute(CMS_OIDS.signingTime, der.time(signingTime)),
     attribute(CMS_OIDS.messageDigest, der.octetString(keyDigest(privateKey.algorithm, content))),
-    attribute(CMS_OIDS.signingCertificateV2, signingCertificateV2(certificate)),
+    attribute(CMS_OIDS.signingCertificateV2, partsOf(certificate).signingCertificateV2),
   ];
   const signedSet = der.setOf(attributes);
   const signature = signData(privateKey, signedSet);
@@ -100,9 +113,9 @@ function buildSigner(
         ];
   const signerInfo = der.sequence(
     der.integer(1),
-    der.sequence(certificate.issuerDer, serialInteger(certificate)),
+    der.sequence(certificate.issuerDer, partsOf(certificate).serial),
     parts.digestAlgorithm,
-    der.implicitConstructed(0, decodeBer(signedSet, 'sign.internal').value),
+    der.implicitConstructed(0, tlvContent(signedSet)),
     parts.signatureAlgorithm,
     der.octetString(signature),
     ...unsigned,
@@ -135,16 +148,12 @@ function signedData(parts: {
     der.setOf(unique(parts.digestAlgorithms)),
     parts.encapsulated,
     ...(certificates.length > 0
-      ? [der.implicitConstructed(0, setContent(der.setOf(certificates)))]
+      ? [der.implicitConstructed(0, tlvContent(der.setOf(certificates)))]
       : []),
-    ...(crls.length > 0 ? [der.implicitConstructed(1, setContent(der.setOf(crls)))] : []),
+    ...(crls.length > 0 ? [der.implicitConstructed(1, tlvContent(der.setOf(crls)))] : []),
     der.setOf(parts.signerInfos),
   );
   return der.sequence(der.oid(CMS_OIDS.signedData), der.explicit(0, content));
-}
-
-function setContent(encodedSet: Uint8Array): Uint8Array {
-  return decodeBer(encodedSet, 'sign.internal').value;
 }
 
 /** Signs `content` with every signer; returns DER ContentInfo(SignedData). */

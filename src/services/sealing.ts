@@ -127,11 +127,23 @@ function recipientKey(publicKeyDer: Uint8Array): KeyObject {
   return key;
 }
 
+/** The DER prefix of an X25519 SubjectPublicKeyInfo (RFC 8410): the 32-byte key follows. */
+const X25519_SPKI_PREFIX = Buffer.from('302a300506032b656e032100', 'hex');
+
+/**
+ * An X25519 public key as SubjectPublicKeyInfo DER, the same bytes as export({ format: 'der' }),
+ * built from the raw key that the JWK export reads without OpenSSL's slower DER encoder.
+ */
+function x25519Spki(publicKey: KeyObject): Buffer {
+  const raw = Buffer.from(publicKey.export({ format: 'jwk' }).x!, 'base64url');
+  return Buffer.concat([X25519_SPKI_PREFIX, raw]);
+}
+
 /** Seals `plain` to a procurement's public key; only its private key opens it. */
 export function seal(publicKeyDer: Uint8Array, procurementId: string, plain: Uint8Array): Buffer {
   const recipient = recipientKey(publicKeyDer);
   const ephemeral = generateKeyPairSync('x25519');
-  const ephemeralDer = ephemeral.publicKey.export({ format: 'der', type: 'spki' });
+  const ephemeralDer = x25519Spki(ephemeral.publicKey);
   const shared = diffieHellman({ privateKey: ephemeral.privateKey, publicKey: recipient });
   const key = contentKey(shared, ephemeralDer, procurementId);
   const iv = randomBytes(IV_BYTES);
