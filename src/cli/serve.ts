@@ -49,7 +49,7 @@ export async function startServer(
       : undefined;
     const lotIndex =
       config.searchIndex === 'memory'
-        ? new LotIndex(db, { staleMs: config.searchIndexStaleMs })
+        ? new LotIndex(db, { staleMs: config.searchIndexStaleMs, prewrite: 'ru' })
         : undefined;
     const app = await buildApp({ config, db, clock, pki, calendar, sealing, lotIndex }, options);
     app.addHook('onClose', async () => lotIndex?.stop());

@@ -221,7 +221,15 @@ export interface LotIndexOptions {
   bitmapMin?: number;
   /** The longest list read in order instead of bitmaps (SHORT_LIST unless a test asks). */
   shortList?: number;
+  /**
+   * The language whose JSON of every lot is written in the background once the first page has
+   * been asked for (its writer comes with that page), so pages in it never read the database.
+   */
+  prewrite?: Language;
 }
+
+/** Lots read per statement while the prewrite language is written. */
+const PREWRITE_BATCH = 2_000;
 
 interface IndexLog {
   info(details: object, message: string): void;
@@ -267,6 +275,10 @@ export class LotIndex {
   private scratch = new Int32Array(0);
   private all = new SlotList();
   private written: Partial<Record<Language, WrittenLots>> = {};
+  /** The writer of the first page asked for, which the background prewrite uses too. */
+  private writer: LotWriter | undefined;
+  /** Lots the prewrite has written so far (all of them once it is done). */
+  private prewritten = 0;
   private readonly texts = new Map<string, string>();
   /** Pages sent since the last change, by search: the popular searches are asked again. */
   private readonly pages = new Map<string, SentPage>();
@@ -310,8 +322,11 @@ export class LotIndex {
     await this.running?.catch(() => undefined);
   }
 
-  get status(): { state: string; lots: number } {
-    return { state: this.state, lots: this.all.length };
+  get status(): { state: string; lots: number; prewritten?: number } {
+    const status = { state: this.state, lots: this.all.length };
+    return this.options.prewrite === undefined
+      ? status
+      : { ...status, prewritten: this.prewritten };
   }
 
   /** Builds the index now and waits for it (tests, and the start of a node that must have it). */
@@ -348,6 +363,10 @@ export class LotIndex {
     page: Page,
     write: LotWriter,
   ): Promise<SentPage | undefined> {
+    if (this.writer === undefined) {
+      this.writer = write;
+      this.prewrite().catch(() => undefined);
+    }
     const key = pageKey(lang, filters, page);
     const found = await this.find(filters, page, key);
     if (found === undefined || !('slots' in found)) return found;
@@ -389,6 +408,28 @@ export class LotIndex {
       }
     }
     return sent;
+  }
+
+  /**
+   * Writes the prewrite language's JSON of every lot, newest first, in batches between which
+   * searches go on. Lots that change meanwhile are written again when next shown.
+   */
+  private async prewrite(): Promise<void> {
+    const lang = this.options.prewrite;
+    const write = this.writer;
+    if (lang === undefined || write === undefined) return;
+    for (let end = this.all.length; end > 0 && this.state === 'ready'; end -= PREWRITE_BATCH) {
+      const written = (this.written[lang] ??= new WrittenLots());
+      const slots: number[] = [];
+      for (let at = Math.max(0, end - PREWRITE_BATCH); at < end; at += 1) {
+        const slot = this.all.data[at]!;
+        if (written.length(slot) === 0) slots.push(slot);
+      }
+      const applied = this.applied;
+      const fresh = await this.writeLots(lang, slots, write);
+      if (applied === this.applied) this.keep(lang, fresh);
+      this.prewritten = Math.min(this.all.length, this.all.length - end + PREWRITE_BATCH);
+    }
   }
 
   /** The JSON of these lots, read from the database and written by `write`, by slot. */

@@ -278,4 +278,42 @@ describeEachDatabase('lot index', (fresh) => {
     }
     await Promise.all([indexed.app.close(), plain.app.close()]);
   });
+
+  test('written ahead, pages read no lot row and are what the database gives', async () => {
+    const reads: string[] = [];
+    const counting: Database = {
+      ...db,
+      query: (sql, params, options) => {
+        reads.push(sql);
+        return db.query(sql, params, options);
+      },
+    };
+    const ahead = new LotIndex(counting, { staleMs: 60_000, prewrite: 'ru' });
+    await ahead.ready();
+    const write = (lot: object) => JSON.stringify(lot);
+    await ahead.page('ru', {}, { limit: 5 }, write);
+    for (let round = 0; round < 1000 && ahead.status.prewritten! < ahead.status.lots; round += 1) {
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    assert.equal(ahead.status.prewritten, ahead.status.lots);
+    const random = new DemoRandom(21);
+    reads.length = 0;
+    for (let round = 0; round < 40; round += 1) {
+      const filters = randomSearch(random, data);
+      delete filters.q;
+      const expected = await searchLots(db, 'ru', filters, { limit: 20 }).catch(() => undefined);
+      if (expected === undefined) continue;
+      const sent = await ahead.page('ru', filters, { limit: 20 }, write);
+      assert.deepEqual(
+        JSON.parse(sent!.body.toString('utf8')),
+        JSON.parse(JSON.stringify(expected)),
+      );
+    }
+    assert.deepEqual(
+      reads.filter((sql) => sql.includes('FROM lot t WHERE t.id = ANY')),
+      [],
+      'no lot row was read',
+    );
+    await ahead.stop();
+  });
 });

@@ -56,6 +56,10 @@ export const systemRoutes: FastifyPluginAsync<{ metrics: Registry }> = async (ap
                 properties: {
                   state: { type: 'string', enum: ['off', 'idle', 'building', 'ready', 'stopped'] },
                   lots: { type: 'integer' },
+                  prewritten: {
+                    type: 'integer',
+                    description: 'lots whose JSON in the default language is written ahead',
+                  },
                 },
               },
             },
