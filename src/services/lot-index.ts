@@ -55,7 +55,7 @@ const PAGE_FILTERS: readonly (keyof SearchFilters)[] = [
 ];
 /** Parsed text queries kept; visitors repeat the same words. */
 const QUERY_CACHE = 10_000;
-/** How often the index reads new changes when no search asks it to. */
+/** How often, at the most, the index reads new changes when no search asks it to. */
 const BACKGROUND_SYNC_MS = 5_000;
 const SEPARATOR = '\u001f';
 const ITEMS_OPEN = '{"items":[';
@@ -302,11 +302,17 @@ export class LotIndex {
           { event: 'search_index.ready', lots: this.all.length, ms: performance.now() - started },
           'search_index.ready',
         );
+        // Read changes twice within the staleness a search allows, so that searches rarely
+        // have to wait for a read themselves.
+        const every =
+          this.options.staleMs > 0
+            ? Math.max(20, Math.min(BACKGROUND_SYNC_MS, this.options.staleMs / 2))
+            : BACKGROUND_SYNC_MS;
         this.timer = setInterval(() => {
           this.sync().catch((error: unknown) =>
             log?.warn({ event: 'search_index.sync_failed', error }, 'sync failed'),
           );
-        }, BACKGROUND_SYNC_MS);
+        }, every);
         this.timer.unref();
       })
       .catch((error: unknown) => {
