@@ -39,6 +39,8 @@ const CONNECTIONS = 64;
 const SECONDS = Number(process.env.UPP_BENCH_SECONDS ?? 30);
 /** The seconds of each server are run in this many rounds, the two servers in turn. */
 const ROUNDS = 3;
+/** Seconds of search load before the rounds, not measured (half as long on the bare route). */
+const WARMUP_SECONDS = 10;
 const BATCH = 2_500;
 const SAMPLES = 400;
 /** Searches drawn ahead; the load repeats them in order if it asks for more. */
@@ -425,6 +427,10 @@ export async function benchPublic() {
       try {
         const bareBase = `http://127.0.0.1:${barePort}`;
         await waitReady(`${bareBase}${ROUTE}`, bare);
+        // A load that is not measured first, as a node that has served for a while is warm:
+        // compiled code, and the garbage of writing the lots ahead collected.
+        await hammer(appBase, paths, WARMUP_SECONDS);
+        await hammer(bareBase, paths, WARMUP_SECONDS / 2);
         // Rounds in turn, so that what else the shared machine does weighs on both alike.
         for (let count = 0; count < ROUNDS; count += 1) {
           searchRounds.push(await hammer(appBase, paths, SECONDS / ROUNDS));
@@ -443,13 +449,15 @@ export async function benchPublic() {
       description:
         `${loaded.lots} lots of ${loaded.procurements} demo procurements (seeded generator of ` +
         `src/services/demo-data.ts: ${CUSTOMERS} customers in 20 KATO regions, 52 ENS TRU ` +
-        'goods/works/services, statuses from the schedules over the past year) in a fresh ' +
-        'schema of the local PostgreSQL server; upp serve (' +
+        'goods/works/services, statuses from the schedules over the past year) in a ' +
+        (REUSED_SCHEMA === undefined ? 'fresh schema' : 'schema loaded by an earlier run') +
+        ' of the local PostgreSQL server; upp serve (' +
         `${WORKERS} worker${WORKERS === 1 ? '' : 's'}, pg pool 16 each, lot search from the ` +
         `${SEARCH_INDEX === 'memory' ? 'in-memory index' : 'database'}) in a child process, ` +
         'measured once the index is built and has written every lot in the default language; ' +
         `autocannon in the benchmark process, ${CONNECTIONS} connections for ${SECONDS} s each ` +
-        `(${ROUNDS} rounds of ${SECONDS / ROUNDS} s, search and bare in turn; latencies of ` +
+        `(${ROUNDS} rounds of ${SECONDS / ROUNDS} s, search and bare in turn, after ` +
+        `${WARMUP_SECONDS} s and ${WARMUP_SECONDS / 2} s of load not measured; latencies of ` +
         'every response) ' +
         `against GET ${ROUTE} with random q (Russian and Kazakh word forms) and filters ` +
         '(method, status, regime, customerBin, region, ensTru prefix, amountMin/Max, ' +
