@@ -151,14 +151,18 @@ export async function recordAudit(
 const LINK_LOCK_KEY = 0x5550_5002;
 const LINK_BATCH = 5000;
 
-interface PendingRow {
-  id: string;
+/** The columns an entry has before and after it is linked. */
+interface EntryColumns {
   recorded_at: Date;
   actor: string;
   action: string;
   target: string | null;
   request_id: string | null;
   details: Record<string, unknown>;
+}
+
+interface PendingRow extends EntryColumns {
+  id: string;
   before_prev: string;
   before_seq: string;
   after_seq: string;
@@ -281,14 +285,8 @@ function jsonSafe(details: Record<string, unknown>): Record<string, unknown> {
   return JSON.parse(text) as Record<string, unknown>;
 }
 
-interface AuditRow {
+interface AuditRow extends EntryColumns {
   seq: bigint;
-  recorded_at: Date;
-  actor: string;
-  action: string;
-  target: string | null;
-  request_id: string | null;
-  details: Record<string, unknown>;
   prev_hash: string;
   hash: string;
 }
