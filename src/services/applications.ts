@@ -31,10 +31,10 @@ import type { Receipt, ReceiptPki } from './receipts.js';
 import { newProcurementKeys, openingKey, seal, unseal } from './sealing.js';
 import type { WrappingKey } from './sealing.js';
 import {
-  SPEND_NONCE_SQL,
   checkSpentNonce,
   expectAction,
   nonceOf,
+  spendNonceSql,
   verifySignedRequest,
 } from './signed-document.js';
 import type { SpentNonce } from './signed-document.js';
@@ -429,7 +429,7 @@ async function offerFacts(
          FROM procurement p LEFT JOIN procurement_key k ON k.procurement_id = p.id
         WHERE p.id = $1 FOR SHARE OF p
      ), member AS MATERIALIZED (${membershipSql('$2::uuid', '$3')}
-     ), nonce AS (${SPEND_NONCE_SQL.replace('$1', '$4').replace('$2', '$5')}
+     ), nonce AS (${spendNonceSql('$4', '$5')}
      ), latest AS MATERIALIZED (
        SELECT id, version, status FROM application
         WHERE procurement_id = $1 AND supplier_participant_id = $2::uuid

@@ -144,9 +144,11 @@ export interface SpentNonce {
   purpose: string;
 }
 
-/** The statement that spends nonce $1 at $2, answering SpentNonce. */
-export const SPEND_NONCE_SQL = `UPDATE nonce SET used_at = $2 WHERE value = $1 AND used_at IS NULL
-  RETURNING expires_at, purpose`;
+/** The statement that spends a nonce at an instant (given parameters), answering SpentNonce. */
+export function spendNonceSql(value: string, at: string): string {
+  return `UPDATE nonce SET used_at = ${at} WHERE value = ${value} AND used_at IS NULL
+    RETURNING expires_at, purpose`;
+}
 
 /** The nonce field of a signed payload, as a nonce can be. */
 export function nonceOf(value: unknown): string {
@@ -180,7 +182,7 @@ export async function spendNonce(
   purpose: 'login' | 'action',
   now: Date,
 ): Promise<void> {
-  const spent = await tx.query<SpentNonce>(SPEND_NONCE_SQL, [nonceOf(value), now]);
+  const spent = await tx.query<SpentNonce>(spendNonceSql('$1', '$2'), [nonceOf(value), now]);
   checkSpentNonce(spent.rows[0], purpose, now);
 }
 
