@@ -37,6 +37,8 @@ const WRITTEN_BYTES = 1536 * 1024 * 1024;
 const CHUNK_BYTES = 16 * 1024 * 1024;
 /** Pages kept as sent until the next change. */
 const PAGE_CACHE = 2_000;
+/** Searches remembered as asked once, before the list starts over. */
+const ASKED_KEPT = 20_000;
 /** The filters a page depends on, in a fixed order. */
 const PAGE_FILTERS: readonly (keyof SearchFilters)[] = [
   'q',
@@ -73,7 +75,11 @@ const INDEX_COLUMNS = `t.id::text AS id, t.procurement_id::text AS procurement_i
 
 /** A page as the route sends it: its body and entity tag, written once. */
 export interface SentPage {
-  body: Buffer;
+  /**
+   * Text, not bytes: a string an answer dies with is collected young, where a buffer per answer
+   * would be memory outside the heap whose growth forces full collections.
+   */
+  body: string;
   tag: string;
 }
 
@@ -97,10 +103,10 @@ class WrittenLots {
     return slot < this.lengthOf.length ? this.lengthOf[slot]! : 0;
   }
 
-  copy(slot: number, target: Buffer, at: number): number {
+  text(slot: number): string {
     const offset = this.offsetOf[slot]!;
     const length = this.lengthOf[slot]!;
-    return this.chunks[this.chunkOf[slot]!]!.copy(target, at, offset, offset + length);
+    return this.chunks[this.chunkOf[slot]!]!.toString('utf8', offset, offset + length);
   }
 
   put(slot: number, bytes: Buffer, slots: number): void {
@@ -282,6 +288,8 @@ export class LotIndex {
   private readonly texts = new Map<string, string>();
   /** Pages sent since the last change, by search: the popular searches are asked again. */
   private readonly pages = new Map<string, SentPage>();
+  /** Searches asked once since the last change: a page is kept when it is asked again. */
+  private readonly asked = new Set<string>();
   private readonly queries = new Map<string, TextQuery | null>();
 
   constructor(db: Database, options: LotIndexOptions) {
@@ -387,32 +395,16 @@ export class LotIndex {
     } else if (fresh !== undefined) {
       this.keep(lang, fresh);
     }
-    const items: (Buffer | number)[] = [];
+    const items: string[] = [];
     for (const slot of found.slots) {
-      const bytes = fresh?.get(slot);
-      if (bytes !== undefined) items.push(bytes);
-      else if (written.length(slot) > 0) items.push(slot);
+      const text = fresh?.get(slot);
+      if (text !== undefined) items.push(text);
+      else if (written.length(slot) > 0) items.push(written.text(slot));
     }
-    const head = Buffer.from(ITEMS_OPEN);
-    const tail = Buffer.from(`],"nextCursor":${JSON.stringify(found.nextCursor)}}`);
-    let length = head.length + tail.length + Math.max(0, items.length - 1);
-    for (const item of items)
-      length += typeof item === 'number' ? written.length(item) : item.length;
-    const body = Buffer.allocUnsafe(length);
-    let at = head.copy(body, 0);
-    items.forEach((item, index) => {
-      if (index > 0) at += body.write(',', at);
-      at += typeof item === 'number' ? written.copy(item, body, at) : item.copy(body, at);
-    });
-    tail.copy(body, at);
+    const next = JSON.stringify(found.nextCursor);
+    const body = `${ITEMS_OPEN}${items.join(',')}],"nextCursor":${next}}`;
     const sent = { body, tag: entityTag(body) };
-    if (applied === this.applied) {
-      this.pages.set(key, sent);
-      for (const old of this.pages.keys()) {
-        if (this.pages.size <= PAGE_CACHE) break;
-        this.pages.delete(old);
-      }
-    }
+    if (applied === this.applied) this.remember(key, sent);
     return sent;
   }
 
@@ -443,24 +435,41 @@ export class LotIndex {
     lang: Language,
     slots: number[],
     write: LotWriter,
-  ): Promise<Map<number, Buffer>> {
-    const fresh = new Map<number, Buffer>();
+  ): Promise<Map<number, string>> {
+    const fresh = new Map<number, string>();
     for (const row of await this.rowsOf(slots)) {
       const slot = this.slotOf.get(row.id);
-      if (slot !== undefined) fresh.set(slot, Buffer.from(write(lotView(lang, row))));
+      if (slot !== undefined) fresh.set(slot, write(lotView(lang, row)));
     }
     return fresh;
   }
 
+  /**
+   * Keeps a page that was asked for before, until the next change: the searches asked again
+   * are kept, and the many asked once do not churn the cache.
+   */
+  private remember(key: string, sent: SentPage): void {
+    if (!this.asked.has(key)) {
+      if (this.asked.size >= ASKED_KEPT) this.asked.clear();
+      this.asked.add(key);
+      return;
+    }
+    this.pages.set(key, sent);
+    for (const old of this.pages.keys()) {
+      if (this.pages.size <= PAGE_CACHE) break;
+      this.pages.delete(old);
+    }
+  }
+
   /** Keeps newly written lots; past the budget, this language starts over first. */
-  private keep(lang: Language, fresh: ReadonlyMap<number, Buffer>): void {
+  private keep(lang: Language, fresh: ReadonlyMap<number, string>): void {
     let written = this.written[lang]!;
     const total = Object.values(this.written).reduce((sum, lots) => sum + lots.bytes, 0);
     if (total > WRITTEN_BYTES) {
       written = new WrittenLots();
       this.written[lang] = written;
     }
-    for (const [slot, bytes] of fresh) written.put(slot, bytes, this.published.length);
+    for (const [slot, text] of fresh) written.put(slot, Buffer.from(text), this.published.length);
   }
 
   /**
@@ -603,6 +612,7 @@ export class LotIndex {
     );
     this.applied += 1;
     this.pages.clear();
+    this.asked.clear();
     const kept = new Set<number>();
     for (const row of found.rows) kept.add(this.place(row, true));
     for (const procurement of procurements) {

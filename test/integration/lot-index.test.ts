@@ -304,10 +304,7 @@ describeEachDatabase('lot index', (fresh) => {
       const expected = await searchLots(db, 'ru', filters, { limit: 20 }).catch(() => undefined);
       if (expected === undefined) continue;
       const sent = await ahead.page('ru', filters, { limit: 20 }, write);
-      assert.deepEqual(
-        JSON.parse(sent!.body.toString('utf8')),
-        JSON.parse(JSON.stringify(expected)),
-      );
+      assert.deepEqual(JSON.parse(sent!.body), JSON.parse(JSON.stringify(expected)));
     }
     assert.deepEqual(
       reads.filter((sql) => sql.includes('FROM lot t WHERE t.id = ANY')),
