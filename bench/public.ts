@@ -48,8 +48,8 @@ const PLANNED_PATHS = 300_000;
 const ROUTE = '/api/v1/public/lots';
 /** memory: the node's own lot index (the default); database: every search in PostgreSQL. */
 const SEARCH_INDEX = process.env.UPP_BENCH_SEARCH_INDEX === 'database' ? 'database' : 'memory';
-/** Server processes sharing the port (UPP_WORKERS of upp serve). */
-const WORKERS = Number(process.env.UPP_BENCH_WORKERS ?? 1);
+/** Server processes sharing the port (UPP_WORKERS of upp serve), one per core by default. */
+const WORKERS = Number(process.env.UPP_BENCH_WORKERS ?? 2);
 /** A schema a run kept (UPP_BENCH_KEEP_SCHEMA=1) is searched again without loading it anew. */
 const REUSED_SCHEMA = process.env.UPP_BENCH_SCHEMA;
 const KEEP_SCHEMA = process.env.UPP_BENCH_KEEP_SCHEMA === '1' || REUSED_SCHEMA !== undefined;
