@@ -263,6 +263,21 @@ describeEachDatabase('applications', (fresh) => {
     await moveTo(t, start, supplier, customer);
   });
 
+  test('two offers at once from a wallet that covers one: one secured, one refused', async () => {
+    const first = await published(t, customer);
+    const second = await published(t, customer);
+    const lean = await registerCompany(t);
+    await fund(t, lean, 60_000n);
+    const answers = await Promise.all([
+      submit(t, lean, first, '4400000.00'),
+      submit(t, lean, second, '4400000.00'),
+    ]);
+    assert.deepEqual(answers.map((answer) => answer.statusCode).sort(), [201, 422]);
+    const refused = answers.find((answer) => answer.statusCode === 422)!;
+    assert.equal(refused.json().code, 'wallet.insufficient');
+    assert.equal(await available(t, lean), 1_500_000n);
+  });
+
   test('1% of each lot is held, and given back on replacement and withdrawal', async () => {
     const id = await published(t, customer);
     const before = await available(t, supplier);
