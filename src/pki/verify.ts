@@ -500,7 +500,7 @@ async function verifyOcspInput(
   }
 }
 
-/** Largest platform receipt read: a few kilobytes of JSON and two signatures in practice. */
+/** Largest platform receipt read: a few kilobytes of JSON and a signature or two in practice. */
 export const MAX_RECEIPT_BYTES = 1024 * 1024;
 
 function receiptPart(value: unknown, name: string): Uint8Array {
@@ -510,10 +510,13 @@ function receiptPart(value: unknown, name: string): Uint8Array {
   return new Uint8Array(Buffer.from(value, 'base64'));
 }
 
-/** Splits a receipt into the canonical bytes of its body and the platform's two signatures. */
+/**
+ * Splits a receipt into the canonical bytes of its body, the platform's time-stamp token and,
+ * in receipts of layout 1, the platform's detached CMS over the same bytes.
+ */
 function readReceipt(input: Uint8Array | string): {
   canonical: Uint8Array;
-  signature: Uint8Array;
+  signature: Uint8Array | undefined;
   token: Uint8Array;
 } {
   const size = typeof input === 'string' ? Buffer.byteLength(input) : input.length;
@@ -541,15 +544,17 @@ function readReceipt(input: Uint8Array | string): {
   const parts = platform as { signature?: unknown; timestampToken?: unknown };
   return {
     canonical: new TextEncoder().encode(canonical),
-    signature: receiptPart(parts.signature, 'signature'),
+    signature:
+      parts.signature === undefined ? undefined : receiptPart(parts.signature, 'signature'),
     token: receiptPart(parts.timestampToken, 'timestampToken'),
   };
 }
 
 /**
- * A platform receipt: the platform's CMS over the canonical JSON (RFC 8785) of the receipt
- * without its `platform` member, and the RFC 3161 token over the same bytes. The platform key is
- * checked at the stamped time, so a receipt stays verifiable after that key expires.
+ * A platform receipt: the RFC 3161 token of the platform's receipt key over the canonical JSON
+ * (RFC 8785) of the receipt without its `platform` member; a receipt of layout 1 also has the
+ * platform's CMS over the same bytes, checked as well. The key is checked at the stamped time,
+ * so a receipt stays verifiable after that key expires.
  */
 async function verifyReceiptInput(
   input: Uint8Array | string,
@@ -570,18 +575,21 @@ async function verifyReceiptInput(
       [...stamp.certificates],
       stamp.errors,
     );
+    const stamped = { ...tsa.report, timestamp: { time: iso(stamp.time), valid: stamp.valid } };
+    if (signature === undefined) {
+      return { file, kind: 'receipt', valid: tsa.valid, signers: [stamped] };
+    }
     const platform = await verifyCms(signature, {
       ...options,
       content: canonical,
       at: stamp.time,
       purpose: undefined,
     });
-    const timestamp = { time: iso(stamp.time), valid: stamp.valid };
     return {
       file,
       kind: 'receipt',
       valid: platform.valid && tsa.valid,
-      signers: [...platform.signers, { ...tsa.report, timestamp }],
+      signers: [...platform.signers, stamped],
       ...(platform.errors === undefined ? {} : { errors: platform.errors }),
     };
   } catch (error) {

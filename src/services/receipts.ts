@@ -1,5 +1,5 @@
 // Receipts for accepted signed documents: when the platform received what, signed by whom, sealed
-// with the platform's signature and an RFC 3161 time-stamp so anyone can check it offline.
+// with an RFC 3161 time-stamp token of the platform's own key so anyone can check it offline.
 import { randomUUID } from 'node:crypto';
 import { canonicalJson } from '../domain/canonical-json.js';
 import { UppError } from '../domain/errors.js';
@@ -8,8 +8,12 @@ import type { SignerReport, VerificationReport } from '../pki/verify.js';
 import type { Queryable } from '../store/database.js';
 import type { PlatformPki } from './pki.js';
 
-/** Names the receipt layout; a verifier reads `platform` and the canonical rest, whatever it is. */
-export const RECEIPT_FORMAT = 'upp.receipt/1';
+/**
+ * Names the receipt layout; a verifier reads `platform` and the canonical rest, whatever it is.
+ * Layout 1 also carried a detached CMS by the same key over the same bytes; `upp verify` still
+ * checks such receipts.
+ */
+export const RECEIPT_FORMAT = 'upp.receipt/2';
 
 export interface ReceiptSigner {
   commonName: string | null;
@@ -42,14 +46,15 @@ export interface ReceiptBody {
 
 export interface Receipt extends ReceiptBody {
   platform: {
-    /** Base64 of the platform's detached CMS over the canonical JSON of the body. */
-    signature: string;
-    /** Base64 of the RFC 3161 token over the same bytes. */
+    /**
+     * Base64 of the RFC 3161 token of the platform's receipt key over the canonical JSON of the
+     * body: one signature that says both that the platform issued these bytes and when.
+     */
     timestampToken: string;
   };
 }
 
-export type ReceiptPki = Pick<PlatformPki, 'signAsPlatform' | 'timestamp'>;
+export type ReceiptPki = Pick<PlatformPki, 'timestamp'>;
 
 export function receiptSigner(
   certificate: NonNullable<SignerReport['certificate']>,
@@ -69,15 +74,12 @@ export function receiptBytes(receipt: ReceiptBody | Receipt): Uint8Array {
   return new TextEncoder().encode(canonicalJson(Object.fromEntries(body)));
 }
 
-/** Signs and time-stamps a receipt body. */
+/** Seals a receipt body with the platform's time-stamp token over its canonical bytes. */
 export function sealReceipt(pki: ReceiptPki, body: ReceiptBody): Receipt {
   const bytes = receiptBytes(body);
   return {
     ...body,
-    platform: {
-      signature: Buffer.from(pki.signAsPlatform(bytes)).toString('base64'),
-      timestampToken: Buffer.from(pki.timestamp(bytes)).toString('base64'),
-    },
+    platform: { timestampToken: Buffer.from(pki.timestamp(bytes)).toString('base64') },
   };
 }
 
