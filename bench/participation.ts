@@ -328,7 +328,7 @@ export async function startNode(
       PORT: String(port),
       HOST: '127.0.0.1',
       DATABASE_URL: withSearchPath(DATABASE_URL, schema),
-      UPP_DB_POOL_SIZE: '16',
+      UPP_DB_POOL_SIZE: process.env.UPP_BENCH_POOL_SIZE ?? '16',
       UPP_DATA_DIR: dataDir,
       UPP_PUBLIC_URL: publicUrl,
       UPP_PKI_TRUST: 'demo',

@@ -33,6 +33,7 @@ export interface Config {
   auctionStepBasisPoints: number;
   auctionMinutes: number;
   auctionExtensionMinutes: number;
+  unreliableMonths: number;
   searchIndex: 'memory' | 'database';
   searchIndexStaleMs: number;
 }
@@ -336,6 +337,13 @@ export const VARIABLES = {
     fallback: 2,
     parse: integer(0, 60),
     description: 'a bid this close to the end extends it so that this long is left',
+  },
+  unreliableMonths: {
+    name: 'UPP_UNRELIABLE_MONTHS',
+    accepts: 'an integer from 1 to 120',
+    fallback: 24,
+    parse: integer(1, 120),
+    description: 'how long a winner who evaded a contract stays in the unreliable register',
   },
 } satisfies { [K in keyof Config]: Variable<Config[K]> };
 

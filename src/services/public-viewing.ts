@@ -26,6 +26,7 @@ export const PUBLIC_EVENT_KINDS: ReadonlySet<string> = new Set([
   'extended_for_outage',
   'offers_opened',
   'results_published',
+  'winner_evaded',
   'cancelled',
   'refused',
   'completed',

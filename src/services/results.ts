@@ -1,6 +1,7 @@
 // Admission and results: the organizer (or its commission) admits or rejects each opened offer
 // with a signed decision and reasons; when the review ends, the chronograph ranks the admitted
 // offers per lot and publishes the results protocol. Automatic methods admit every opened offer.
+import { randomUUID } from 'node:crypto';
 import { UppError } from '../domain/errors.js';
 import { conditionalPrice, discountBasisPoints, rank } from '../domain/evaluation.js';
 import type { Candidate, Claims } from '../domain/evaluation.js';
@@ -14,6 +15,7 @@ import { lockProcurement, methodOfRow } from './procurement-state.js';
 import type { ProcurementRow } from './procurement-state.js';
 import { payloadText } from './signed-document.js';
 import type { SignedRequest } from './signed-document.js';
+import { retain } from './wallet.js';
 
 export interface AdmissionDecision {
   applicationId: string;
@@ -192,3 +194,122 @@ export async function publishResults(
   );
   return results;
 }
+
+interface WonLot {
+  winner_application_id: string | null;
+  evaded_at: Date | null;
+  number: number;
+  supplier_participant_id: string | null;
+  bin: string | null;
+  iin: string | null;
+  name_kk: string | null;
+  name_ru: string | null;
+  security_kind: string | null;
+  security_reference: string | null;
+}
+
+export interface Evasion {
+  lotId: string;
+  evadedAt: Date;
+  /** How the lot's application security was kept: a wallet retention, a guarantee to claim. */
+  security: { kind: string; reference: string | null };
+  unreliableUntil: Date;
+}
+
+/**
+ * The winner of a lot declines the contract, signed: it has evaded it. Once per lot, after the
+ * results: its application security for the lot is kept (money held in its wallet is retained;
+ * a bank guarantee is named for the customer to claim) and it enters the register of
+ * unreliable suppliers for `registerMonths`. The runner-up's security stays held, as the
+ * customer may yet invite it.
+ */
+export async function declineContract(
+  ctx: ProcurementContext,
+  session: Session,
+  procurementId: string,
+  lotId: string,
+  request: SignedRequest,
+  registerMonths: number,
+): Promise<Evasion> {
+  if (request.payload.procurementId !== procurementId || request.payload.lotId !== lotId) {
+    refuse('document.wrong_target', 400, 'the signed payload names another procurement or lot');
+  }
+  const participantId = payloadText(request.payload, 'participantId');
+  const reason = payloadText(request.payload, 'reason');
+  const spec = { action: 'contract.decline', participantId, actionClass: 'participation' } as const;
+  return signedAction(ctx, session, request, spec, async (tx, _acting, documentId, now) => {
+    const row = await lockProcurement(tx, procurementId);
+    if (row.status !== 'results') {
+      refuse('procurement.wrong_status', 409, 'a contract is declined once the results are out');
+    }
+    const found = await tx.query<WonLot>(
+      `SELECT r.winner_application_id, r.evaded_at, l.number, a.supplier_participant_id,
+              p.bin, p.iin, p.name_kk, p.name_ru, al.security_kind, al.security_reference
+         FROM lot_result r
+         JOIN lot l ON l.id = r.lot_id
+         LEFT JOIN application a ON a.id = r.winner_application_id
+         LEFT JOIN participant p ON p.id = a.supplier_participant_id
+         LEFT JOIN application_lot al
+           ON al.application_id = r.winner_application_id AND al.lot_id = r.lot_id
+        WHERE r.lot_id = $1 AND r.procurement_id = $2
+          FOR UPDATE OF r`,
+      [lotId, procurementId],
+    );
+    const lot = found.rows[0];
+    if (lot === undefined || lot.supplier_participant_id !== participantId) {
+      refuse('contract.not_winner', 403, 'only the winner of the lot declines its contract');
+    }
+    if (lot.evaded_at !== null) {
+      refuse('contract.already_declined', 409, 'the winner has already declined this contract');
+    }
+    const details = { procurementId, lotId, applicationId: lot.winner_application_id };
+    if (lot.security_kind === 'wallet' && lot.security_reference !== null) {
+      await retain(tx, lot.security_reference, { at: now, actor: session.identity, details });
+    }
+    await tx.query(
+      'UPDATE lot_result SET evaded_at = $2, evasion_document_id = $3 WHERE lot_id = $1',
+      [lotId, now, documentId],
+    );
+    const until = new Date(now);
+    until.setUTCMonth(until.getUTCMonth() + registerMonths);
+    await tx.query(
+      `INSERT INTO unreliable_supplier (id, participant_id, bin, iin, name_kk, name_ru, reason,
+         procurement_id, included_at, excluded_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+      [
+        randomUUID(),
+        participantId,
+        lot.bin,
+        lot.iin,
+        lot.name_kk,
+        lot.name_ru,
+        EVASION_REASON,
+        procurementId,
+        now,
+        until,
+      ],
+    );
+    const security = { kind: lot.security_kind ?? 'none', reference: lot.security_reference };
+    await tx.query(
+      `INSERT INTO procurement_event (procurement_id, kind, at, actor, document_id, details)
+       VALUES ($1, 'winner_evaded', $2, $3, $4, $5)`,
+      [
+        procurementId,
+        now,
+        session.identity,
+        documentId,
+        JSON.stringify({
+          lotId,
+          lotNumber: lot.number,
+          bin: lot.bin,
+          reason,
+          security: security.kind,
+        }),
+      ],
+    );
+    return { lotId, evadedAt: now, security, unreliableUntil: until };
+  });
+}
+
+/** The register's wording for a winner who evaded the contract. */
+export const EVASION_REASON = 'Уклонение победителя от заключения договора о закупках';

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import { advanceDue } from '../../src/services/chronograph.js';
+import { balance } from '../../src/services/wallet.js';
 import { migrate } from '../../src/store/migrate.js';
 import { describeEachDatabase } from '../support/databases.js';
 import { testApp } from '../support/app.js';
@@ -145,6 +146,90 @@ describeEachDatabase('results', (fresh) => {
     await chronograph();
     assert.deepEqual(await winnerOf(id), { bin: b.bin, price: 80000000n, bidders: 3 });
     await moveTo(t, start, ...everyone(), buyer);
+  });
+
+  test('a winner who declines the contract keeps no security and enters the register', async () => {
+    const start = t.clock.now();
+    const buyer = await registerCompany(t);
+    const winner = await registerCompany(t);
+    await fund(t, winner, 1_000_000n);
+    const price = { method: 'price_request', quantity: '1', unitPrice: '900000.00' };
+    const [itemId] = await approvedPlan(t, buyer, [planItem(price)]);
+    const created = await draft(t, buyer, [itemId!], { method: 'price_request' });
+    const id = created.json().procurementId as string;
+    await post(
+      t.app,
+      `/api/v1/procurements/${id}/publication`,
+      buyer.token,
+      await signed(t, buyer, 'procurement.publish', { procurementId: id }),
+    );
+    const lotId = await lotOf(t, id);
+    const runnerUp = suppliers[0]!;
+    const before = { winner: await available(t, winner), runnerUp: await available(t, runnerUp) };
+    assert.equal((await submitOffer(t, winner, id, '700000.00')).statusCode, 201);
+    assert.equal((await submitOffer(t, runnerUp, id, '750000.00')).statusCode, 201);
+    const decline = async (company: Company, target = lotId) =>
+      post(
+        t.app,
+        `/api/v1/procurements/${id}/lots/${target}/contract-refusal`,
+        company.token,
+        await signed(t, company, 'contract.decline', {
+          procurementId: id,
+          lotId: target,
+          reason: 'Не можем поставить товар в срок',
+        }),
+      );
+    const early = await decline(winner);
+    assert.equal(early.statusCode, 409, early.body);
+    assert.equal(early.json().code, 'procurement.wrong_status');
+
+    const schedule = await view(t, buyer, id);
+    await moveTo(
+      t,
+      new Date(new Date(schedule.reviewEndsAt).getTime() + HOUR),
+      ...everyone(),
+      winner,
+      buyer,
+    );
+    await chronograph();
+    assert.equal((await winnerOf(id))?.bin, winner.bin);
+    const security = (900000n * 100n * 3n) / 100n;
+    assert.equal(await available(t, winner), before.winner - security, 'the winner stays held');
+
+    const stranger = await decline(runnerUp);
+    assert.equal(stranger.statusCode, 403, stranger.body);
+    assert.equal(stranger.json().code, 'contract.not_winner');
+    const declined = await decline(winner);
+    assert.equal(declined.statusCode, 200, declined.body);
+    assert.equal(declined.json().security.kind, 'wallet');
+    const money = await balance(t.app.ctx.db, winner.participantId);
+    assert.equal(money.retained, security, 'the security is retained');
+    assert.equal(money.available, before.winner - security, 'and never comes back');
+    assert.equal(
+      await available(t, runnerUp),
+      before.runnerUp - security,
+      "the runner-up's security stays held: it may yet be invited",
+    );
+    const again = await decline(winner);
+    assert.equal(again.statusCode, 409, again.body);
+    assert.equal(again.json().code, 'contract.already_declined');
+
+    const register = await t.app.inject({
+      method: 'GET',
+      url: `/api/v1/public/unreliable-suppliers?q=${winner.bin}`,
+    });
+    const [entry] = register.json().items;
+    assert.equal(entry.bin, winner.bin);
+    assert.equal(entry.procurementId, id);
+    const until = new Date(declined.json().evadedAt);
+    until.setUTCMonth(until.getUTCMonth() + 24);
+    assert.equal(entry.excludedAt, until.toISOString(), '24 months by default');
+    const page = await t.app.inject({ method: 'GET', url: `/api/v1/public/procurements/${id}` });
+    const evaded = page
+      .json()
+      .history.find((event: { kind: string }) => event.kind === 'winner_evaded');
+    assert.equal(evaded?.details.bin, winner.bin);
+    await moveTo(t, start, ...everyone(), buyer, winner);
   });
 
   test('single source: the invited supplier agrees, acceptance closes, it wins', async () => {

@@ -1,5 +1,6 @@
 // Applications with sealed price offers: submission (and replacement), withdrawal, the
-// supplier's own view; after the deadline the opened applications and admission decisions.
+// supplier's own view; after the deadline the opened applications and admission decisions;
+// after the results a winner's refusal of the contract (an evasion).
 // Nothing answers a price before the chronograph has opened the offers.
 import type { FastifyInstance } from 'fastify';
 import {
@@ -9,7 +10,7 @@ import {
   withdrawApplication,
 } from '../../services/applications.js';
 import { earlierAnswer, idempotentCall } from '../../services/idempotency.js';
-import { decideAdmissions } from '../../services/results.js';
+import { declineContract, decideAdmissions } from '../../services/results.js';
 import type { SignedRequest } from '../../services/signed-document.js';
 import { idParams, problemResponses, signedRequestSchema, uuidProperty } from '../schemas.js';
 import { requireSession } from '../session.js';
@@ -90,6 +91,23 @@ const admissionPayload = signedPayload(
   },
   ['procurementId', 'decisions'],
 );
+
+const declinePayload = signedPayload(
+  'contract.decline',
+  {
+    procurementId: uuidProperty,
+    lotId: uuidProperty,
+    reason: { type: 'string', minLength: 1, maxLength: 2000 },
+  },
+  ['procurementId', 'lotId', 'reason'],
+);
+
+const lotParams = {
+  type: 'object',
+  required: ['id', 'lotId'],
+  additionalProperties: false,
+  properties: { id: uuidProperty, lotId: uuidProperty },
+};
 
 const idempotencyHeaders = {
   type: 'object',
@@ -189,6 +207,27 @@ export async function applicationRoutes(app: FastifyInstance): Promise<void> {
       const session = await requireSession(request);
       const id = (request.params as { id: string }).id;
       return decideAdmissions(ctx(), session, id, request.body as SignedRequest);
+    },
+  );
+
+  app.post(
+    '/procurements/:id/lots/:lotId/contract-refusal',
+    {
+      schema: {
+        tags,
+        summary:
+          'The winner declines the contract of a lot (signed): its security is kept and it ' +
+          'enters the register of unreliable suppliers',
+        params: lotParams,
+        body: signedRequestSchema(declinePayload),
+        response: { 200: { type: 'object', additionalProperties: true }, ...problemResponses },
+      },
+    },
+    async (request) => {
+      const session = await requireSession(request);
+      const { id, lotId } = request.params as { id: string; lotId: string };
+      const months = app.ctx.config.unreliableMonths;
+      return declineContract(ctx(), session, id, lotId, request.body as SignedRequest, months);
     },
   );
 
