@@ -34,7 +34,7 @@ export const IMPRINT_HASHES: Record<string, string> = {
   '2.16.840.1.101.3.4.2.2': 'sha384',
   '2.16.840.1.101.3.4.2.3': 'sha512',
 };
-const SHA256_OID = '2.16.840.1.101.3.4.2.1';
+export const SHA256_OID = '2.16.840.1.101.3.4.2.1';
 
 export interface MessageImprint {
   readonly hashOid: string;

@@ -2,6 +2,8 @@
 // OCSP responses (and XML through pki/xml) into the report `upp verify --json` prints.
 import { readFile, stat } from 'node:fs/promises';
 import { canonicalJson } from '../domain/canonical-json.js';
+import { rootImprint, rootOf } from './batch-stamp.js';
+import type { MerkleStep } from './batch-stamp.js';
 import { decodeBer, TAG } from './ber.js';
 import type { BerNode } from './ber.js';
 import { parseCertificate, sameName } from './certificate.js';
@@ -17,6 +19,7 @@ import type { PathResult } from './path.js';
 import { toDer } from './pem.js';
 import type { TrustedThirdParty, TrustStore } from './trust.js';
 import { parseTimeStampResponse, verifyTimeStampToken } from './tsp.js';
+import type { MessageImprint } from './tsp.js';
 import { verifyXml } from './xml/index.js';
 
 export type RevocationStatusName = 'good' | 'revoked' | 'unknown';
@@ -511,11 +514,14 @@ function receiptPart(value: unknown, name: string): Uint8Array {
 }
 
 /**
- * Splits a receipt into the canonical bytes of its body, the platform's time-stamp token and,
- * in receipts of layout 1, the platform's detached CMS over the same bytes.
+ * Splits a receipt into what its token must stamp, the token and, in receipts of layout 1, the
+ * platform's detached CMS over the canonical bytes of the body. A receipt with a Merkle path
+ * (layout 3) has its token over the root the path folds the body's leaf to; one without (layouts
+ * 1 and 2) over the canonical bytes themselves.
  */
 function readReceipt(input: Uint8Array | string): {
   canonical: Uint8Array;
+  covered: { data: Uint8Array } | { imprint: MessageImprint };
   signature: Uint8Array | undefined;
   token: Uint8Array;
 } {
@@ -541,20 +547,38 @@ function readReceipt(input: Uint8Array | string): {
   if (typeof platform !== 'object' || platform === null) {
     throw new PkiError('receipt.malformed', 'the receipt has no platform signatures');
   }
-  const parts = platform as { signature?: unknown; timestampToken?: unknown };
+  const parts = platform as { signature?: unknown; timestampToken?: unknown; merklePath?: unknown };
+  const bytes = new TextEncoder().encode(canonical);
   return {
-    canonical: new TextEncoder().encode(canonical),
+    canonical: bytes,
+    covered:
+      parts.merklePath === undefined
+        ? { data: bytes }
+        : { imprint: rootImprint(receiptRoot(bytes, parts.merklePath)) },
     signature:
       parts.signature === undefined ? undefined : receiptPart(parts.signature, 'signature'),
     token: receiptPart(parts.timestampToken, 'timestampToken'),
   };
 }
 
+function receiptRoot(canonical: Uint8Array, path: unknown): Uint8Array {
+  if (!Array.isArray(path)) {
+    throw new PkiError('receipt.malformed', 'platform.merklePath is a list of steps');
+  }
+  try {
+    return rootOf(canonical, path as MerkleStep[]);
+  } catch (error) {
+    if (!(error instanceof PkiError)) throw error;
+    throw new PkiError('receipt.malformed', `platform.merklePath: ${error.message}`);
+  }
+}
+
 /**
  * A platform receipt: the RFC 3161 token of the platform's receipt key over the canonical JSON
- * (RFC 8785) of the receipt without its `platform` member; a receipt of layout 1 also has the
- * platform's CMS over the same bytes, checked as well. The key is checked at the stamped time,
- * so a receipt stays verifiable after that key expires.
+ * (RFC 8785) of the receipt without its `platform` member, directly or through the receipt's
+ * Merkle path to its batch's root; a receipt of layout 1 also has the platform's CMS over the
+ * same bytes, checked as well. The key is checked at the stamped time, so a receipt stays
+ * verifiable after that key expires.
  */
 async function verifyReceiptInput(
   input: Uint8Array | string,
@@ -562,8 +586,8 @@ async function verifyReceiptInput(
 ): Promise<VerificationReport> {
   const file = options.file ?? null;
   try {
-    const { canonical, signature, token } = readReceipt(input);
-    const stamp = verifyTimeStampToken(token, { data: canonical });
+    const { canonical, covered, signature, token } = readReceipt(input);
+    const stamp = verifyTimeStampToken(token, covered);
     if (stamp.tsaCertificate === undefined) {
       throw new PkiError('timestamp.no_tsa_certificate', 'the token does not carry its TSA');
     }

@@ -526,19 +526,19 @@ interface SealedOffer {
   receipt: Receipt;
 }
 
-function sealOffer(
+async function sealOffer(
   ctx: ApplicationContext,
   request: SignedRequest,
   verified: VerifiedSignature,
   to: { procurementId: string; publicKey: Buffer; documentId: string; receivedAt: Date },
-): SealedOffer {
+): Promise<SealedOffer> {
   const envelope = JSON.stringify({
     payload: canonicalJson(request.payload),
     cms: Buffer.from(verified.cms).toString('base64'),
   });
   const sealed = seal(to.publicKey, to.procurementId, Buffer.from(envelope, 'utf8'));
   const sealedSha256 = sha256(sealed);
-  const receipt = receiptFor(ctx.receipts, {
+  const receipt = await receiptFor(ctx.receipts, {
     id: to.documentId,
     action: 'application.submit',
     payloadSha256: sealedSha256,
@@ -578,7 +578,7 @@ export async function submitApplication(
           documentId,
           receivedAt: now,
         });
-      const early = target.publicKey === null ? undefined : prepared(target.publicKey);
+      const early = target.publicKey === null ? undefined : await prepared(target.publicKey);
       return ctx.db.transaction(async (tx) => {
         const facts = await offerFacts(tx, procurementId, session, request, now);
         const procurement = checkOpen(ctx, facts.procurement, procurementId, now);
@@ -620,7 +620,7 @@ export async function submitApplication(
           now,
         );
         const { sealed, sealedSha256, receipt } =
-          early ?? prepared(procurement.public_key as Buffer);
+          early ?? (await prepared(procurement.public_key as Buffer));
         const version = (facts.latest?.version ?? 0) + 1;
         const audit = pendingEntry(ctx.clock, {
           actor: session.identity,

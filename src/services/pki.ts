@@ -3,6 +3,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from '../config/index.js';
+import { BatchStamper } from '../pki/batch-stamp.js';
+import type { BatchStamp } from '../pki/batch-stamp.js';
 import type { Certificate } from '../pki/certificate.js';
 import type { ParsedCms } from '../pki/cms.js';
 import { signCms } from '../pki/cms-sign.js';
@@ -48,6 +50,9 @@ export interface PlatformPki {
   ): Promise<VerificationReport>;
   /** RFC 3161 token (DER) from the platform TSA over `data` (SHA-256 imprint). */
   timestamp(data: Uint8Array): Uint8Array;
+  /** The same TSA's token over the Merkle root of the items stamped in this turn, with the
+   *  item's audit path (pki/batch-stamp.ts): one signature for a whole rush of receipts. */
+  stampInBatch(data: Uint8Array): Promise<BatchStamp>;
   /** The platform's own detached CMS signature over `data` (for receipts). */
   signAsPlatform(data: Uint8Array): Uint8Array;
 }
@@ -462,6 +467,7 @@ export async function createPlatformPki(
   const revocation = revocationCheck(settings, clock, demoCa === undefined ? {} : { demoCa });
   const trust = loaded.trust;
   const ttp = new ConfirmedForeignCas(settings.confirmedForeignCas ?? []);
+  const batches = new BatchStamper((imprint) => tsa.issue({ imprint }));
   const pki: PlatformPki = {
     trust,
     demoCa,
@@ -476,6 +482,7 @@ export async function createPlatformPki(
         ...(options.purpose === undefined ? {} : { purpose: options.purpose }),
       }),
     timestamp: (data) => tsa.issue({ data }),
+    stampInBatch: (data) => batches.stamp(data),
     signAsPlatform: (data) =>
       signCms({
         content: data,

@@ -4,16 +4,19 @@ import { randomUUID } from 'node:crypto';
 import { canonicalJson } from '../domain/canonical-json.js';
 import { UppError } from '../domain/errors.js';
 import { toAstanaIso } from '../domain/time.js';
+import type { MerkleStep } from '../pki/batch-stamp.js';
 import type { SignerReport, VerificationReport } from '../pki/verify.js';
 import type { Queryable } from '../store/database.js';
 import type { PlatformPki } from './pki.js';
 
 /**
  * Names the receipt layout; a verifier reads `platform` and the canonical rest, whatever it is.
- * Layout 1 also carried a detached CMS by the same key over the same bytes; `upp verify` still
- * checks such receipts.
+ * Layout 3 is stamped in batches: the token stamps the Merkle root of the receipts issued in the
+ * same turn and `platform.merklePath` leads from this one's bytes to it. Layout 2 had a token over
+ * the bytes themselves; layout 1 also carried a detached CMS by the same key over the same bytes.
+ * `upp verify` checks all three.
  */
-export const RECEIPT_FORMAT = 'upp.receipt/2';
+export const RECEIPT_FORMAT = 'upp.receipt/3';
 
 export interface ReceiptSigner {
   commonName: string | null;
@@ -47,14 +50,16 @@ export interface ReceiptBody {
 export interface Receipt extends ReceiptBody {
   platform: {
     /**
-     * Base64 of the RFC 3161 token of the platform's receipt key over the canonical JSON of the
-     * body: one signature that says both that the platform issued these bytes and when.
+     * Base64 of the RFC 3161 token of the platform's receipt key over the Merkle root of its
+     * batch: one signature that says both that the platform issued these bytes and when.
      */
     timestampToken: string;
+    /** From the leaf of the canonical JSON of the body (pki/batch-stamp.ts) up to that root. */
+    merklePath: MerkleStep[];
   };
 }
 
-export type ReceiptPki = Pick<PlatformPki, 'timestamp'>;
+export type ReceiptPki = Pick<PlatformPki, 'stampInBatch'>;
 
 export function receiptSigner(
   certificate: NonNullable<SignerReport['certificate']>,
@@ -74,12 +79,15 @@ export function receiptBytes(receipt: ReceiptBody | Receipt): Uint8Array {
   return new TextEncoder().encode(canonicalJson(Object.fromEntries(body)));
 }
 
-/** Seals a receipt body with the platform's time-stamp token over its canonical bytes. */
-export function sealReceipt(pki: ReceiptPki, body: ReceiptBody): Receipt {
-  const bytes = receiptBytes(body);
+/** Seals a receipt body with the platform's batched time-stamp over its canonical bytes. */
+export async function sealReceipt(pki: ReceiptPki, body: ReceiptBody): Promise<Receipt> {
+  const stamp = await pki.stampInBatch(receiptBytes(body));
   return {
     ...body,
-    platform: { timestampToken: Buffer.from(pki.timestamp(bytes)).toString('base64') },
+    platform: {
+      timestampToken: Buffer.from(stamp.token).toString('base64'),
+      merklePath: [...stamp.path],
+    },
   };
 }
 
@@ -135,7 +143,7 @@ export function receiptFor(
   pki: ReceiptPki,
   document: ReceivedDocument,
   files: ReceiptFile[] = [],
-): Receipt {
+): Promise<Receipt> {
   return sealReceipt(pki, {
     format: RECEIPT_FORMAT,
     receiptId: randomUUID(),
@@ -160,7 +168,7 @@ export async function issueReceiptFor(
   document: ReceivedDocument,
   files: ReceiptFile[] = [],
 ): Promise<Receipt> {
-  const receipt = receiptFor(pki, document, files);
+  const receipt = await receiptFor(pki, document, files);
   await tx.query(
     `INSERT INTO receipt (id, signed_document_id, receipt, issued_at) VALUES ($1, $2, $3, $4)`,
     [receipt.receiptId, document.id, JSON.stringify(receipt), clock.now()],

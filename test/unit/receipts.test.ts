@@ -1,6 +1,7 @@
-// Platform receipts: sealed with the platform's RFC 3161 token over the canonical body, checked
-// offline by `upp verify` (kind 'receipt'); any change to a sealed receipt shows. Receipts of
-// layout 1, which also carried the platform's CMS over the same bytes, still verify.
+// Platform receipts: sealed with the platform's RFC 3161 token over the Merkle root of the receipts
+// issued in the same turn, checked offline by `upp verify` (kind 'receipt'); any change to a sealed
+// receipt or its path shows. Receipts of layouts 1 and 2, whose token stamped the body itself (and
+// layout 1 with the platform's CMS over the same bytes), still verify.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,6 +12,7 @@ import { verifyCommand } from '../../src/cli/pki.js';
 import { canonicalJson } from '../../src/domain/canonical-json.js';
 import { fixedClock } from '../../src/domain/time.js';
 import { PkiError } from '../../src/pki/errors.js';
+import { rootImprint, rootOf } from '../../src/pki/batch-stamp.js';
 import { verifyTimeStampToken } from '../../src/pki/tsp.js';
 import { detectKind, verifyInput } from '../../src/pki/verify.js';
 import { createPlatformPki, pkiSettingsFromEnv } from '../../src/services/pki.js';
@@ -85,21 +87,65 @@ const allCodes = (report: Report) => [
   ...report.signers.flatMap((s) => s.errors.map((e) => e.code)),
 ];
 
-test('the platform time-stamps the canonical JSON of the body with its own key', () => {
-  const receipt = sealReceipt(pki, body());
+test('the platform time-stamps the root its path folds the canonical body to', async () => {
+  const receipt = await sealReceipt(pki, body());
   const bytes = receiptBytes(receipt);
   assert.equal(new TextDecoder().decode(bytes), canonicalJson(body()));
-  const stamp = verifyTimeStampToken(Buffer.from(receipt.platform.timestampToken, 'base64'), {
-    data: bytes,
-  });
+  assert.deepEqual(Object.keys(receipt.platform), ['timestampToken', 'merklePath']);
+  assert.deepEqual(receipt.platform.merklePath, [], 'a receipt alone in its turn is the root');
+  const token = Buffer.from(receipt.platform.timestampToken, 'base64');
+  const root = rootOf(bytes, receipt.platform.merklePath);
+  const stamp = verifyTimeStampToken(token, { imprint: rootImprint(root) });
   assert.equal(stamp.valid, true, JSON.stringify(stamp.errors));
   assert.equal(stamp.time.toISOString(), clock.now().toISOString());
   assert.equal(stamp.tsaCertificate?.fingerprintSha256, pki.tsa.certificate.fingerprintSha256);
-  assert.deepEqual(Object.keys(receipt.platform), ['timestampToken']);
+  const direct = verifyTimeStampToken(token, { data: bytes });
+  assert.equal(direct.valid, false, 'the token stamps the leaf, not the bytes as they are');
+});
+
+test('receipts sealed in one turn share one token; each verifies by its own path', async () => {
+  const bodies = Array.from({ length: 5 }, (_, n) => body({ sha256: String(n).repeat(64) }));
+  const receipts = await Promise.all(bodies.map((one) => sealReceipt(pki, one)));
+  const tokens = new Set(receipts.map((receipt) => receipt.platform.timestampToken));
+  assert.equal(tokens.size, 1, 'one signature for the batch');
+  assert.deepEqual(
+    receipts.map((receipt) => receipt.platform.merklePath.length),
+    [3, 3, 3, 3, 1],
+    'five leaves: four on the left, one on the right',
+  );
+  for (const receipt of receipts) {
+    const { code, report } = await verifyReceiptFile(receipt);
+    assert.deepEqual(allCodes(report), []);
+    assert.equal(code, 0);
+  }
+  const [first, second] = receipts as [Receipt, Receipt];
+  const swapped = {
+    ...first,
+    platform: { ...first.platform, merklePath: second.platform.merklePath },
+  };
+  const failed = await verifyReceiptFile(swapped);
+  assert.equal(failed.code, 1);
+  assert.ok(allCodes(failed.report).includes('timestamp.imprint_mismatch'));
+  const later = await sealReceipt(pki, body());
+  assert.notEqual(later.platform.timestampToken, first.platform.timestampToken, 'a new turn');
+});
+
+test('a receipt of layout 2, its token over the body itself, still verifies', async () => {
+  const sealed = body({ format: 'upp.receipt/2' as typeof RECEIPT_FORMAT });
+  const token = pki.timestamp(receiptBytes(sealed));
+  const receipt = {
+    ...sealed,
+    platform: { timestampToken: Buffer.from(token).toString('base64') },
+  };
+  const { code, report } = await verifyReceiptFile(receipt);
+  assert.deepEqual(allCodes(report), []);
+  assert.equal(code, 0);
+  const pathAdded = { ...receipt, platform: { ...receipt.platform, merklePath: [] } };
+  assert.equal((await verifyReceiptFile(pathAdded)).code, 1, 'a path changes what is stamped');
 });
 
 test('upp verify checks a receipt offline: kind receipt, valid, exit 0', async () => {
-  const receipt = sealReceipt(pki, body());
+  const receipt = await sealReceipt(pki, body());
   assert.equal(detectKind(JSON.stringify(receipt)), 'receipt');
   const { code, report } = await verifyReceiptFile(receipt);
   assert.equal(report.kind, 'receipt');
@@ -142,18 +188,46 @@ test('a receipt of layout 1 verifies with both its signatures; a swapped CMS fai
   assert.ok(allCodes(failed.report).length > 0, 'the report names what failed');
 });
 
-test('a changed receipt fails: body or token', async () => {
-  const receipt = sealReceipt(pki, body());
-  const other = sealReceipt(pki, body({ sha256: 'c'.repeat(64) }));
+test('a changed receipt fails: body, token or path', async () => {
+  const [receipt, other] = await Promise.all([
+    sealReceipt(pki, body()),
+    sealReceipt(pki, body({ sha256: 'c'.repeat(64) })),
+  ]);
+  const step = receipt.platform.merklePath[0]!;
+  const flipped = (step.sha256[0] === '0' ? '1' : '0') + step.sha256.slice(1);
   const tampered: [string, Receipt][] = [
     ['time', { ...receipt, receivedAt: '2026-03-01T09:00:00.000+05:00' }],
     ['file hash', { ...receipt, files: [{ ...receipt.files[0]!, sha256: 'd'.repeat(64) }] }],
     ['signer', { ...receipt, signer: { ...receipt.signer, iin: '870412300021' } }],
     [
-      'token of another receipt',
+      'token of another batch',
       {
         ...receipt,
-        platform: { ...receipt.platform, timestampToken: other.platform.timestampToken },
+        platform: {
+          ...receipt.platform,
+          timestampToken: (await sealReceipt(pki, body())).platform.timestampToken,
+        },
+      },
+    ],
+    [
+      'path of another receipt',
+      { ...receipt, platform: { ...receipt.platform, merklePath: other.platform.merklePath } },
+    ],
+    [
+      'a sibling changed',
+      {
+        ...receipt,
+        platform: { ...receipt.platform, merklePath: [{ ...step, sha256: flipped }] },
+      },
+    ],
+    [
+      'a side changed',
+      {
+        ...receipt,
+        platform: {
+          ...receipt.platform,
+          merklePath: [{ ...step, position: step.position === 'left' ? 'right' : 'left' }],
+        },
       },
     ],
   ];
@@ -169,8 +243,16 @@ test('a changed receipt fails: body or token', async () => {
 });
 
 test('malformed receipts are refused with receipt.malformed', async () => {
-  const receipt = sealReceipt(pki, body());
+  const receipt = await sealReceipt(pki, body());
+  const withPath = (merklePath: unknown) =>
+    JSON.stringify({ ...receipt, platform: { ...receipt.platform, merklePath } });
+  const step = { position: 'left', sha256: 'a'.repeat(64) };
   const inputs = [
+    withPath('a'.repeat(64)),
+    withPath([{ position: 'up', sha256: 'a'.repeat(64) }]),
+    withPath([{ position: 'left', sha256: 'A'.repeat(64) }]),
+    withPath([null]),
+    withPath(Array.from({ length: 33 }, () => step)),
     '{"not": "closed"',
     JSON.stringify({ ...receipt, platform: undefined }),
     JSON.stringify({ ...receipt, platform: { signature: '***', timestampToken: 'AA==' } }),
@@ -185,7 +267,8 @@ test('malformed receipts are refused with receipt.malformed', async () => {
 
 test('fuzz: mutated receipts give a report and never throw', async () => {
   const trust = pki.trust;
-  const sealed = JSON.stringify(sealReceipt(pki, body()));
+  const batch = await Promise.all([sealReceipt(pki, body()), sealReceipt(pki, body())]);
+  const sealed = JSON.stringify(batch[1]);
   let tried = 0;
   await fc.assert(
     fc.asyncProperty(
