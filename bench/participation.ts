@@ -891,6 +891,8 @@ interface Opening {
   missingAfterOpening: number;
   priceOffers: number;
   storedAfterDeadline: number;
+  /** Receipts of the offers against the RFC 3161 tokens that stamped them (batches). */
+  receipts: { receipts: number; tokens: number; perToken: number };
 }
 
 /** Waits for the chronograph to open every tender, then checks each acknowledged offer. */
@@ -933,6 +935,15 @@ async function checkOpening(
         WHERE a.procurement_id = ANY($1) AND a.received_at >= p.offers_end_at`,
       [ids],
     );
+    const stamped = await client.query<{ receipts: string; tokens: string }>(
+      `SELECT count(*) AS receipts,
+              count(DISTINCT r.receipt -> 'platform' ->> 'timestampToken') AS tokens
+         FROM receipt r JOIN application a ON a.signed_document_id = r.signed_document_id
+        WHERE a.procurement_id = ANY($1)`,
+      [ids],
+    );
+    const receipts = Number(stamped.rows[0]!.receipts);
+    const tokens = Number(stamped.rows[0]!.tokens);
     const after = opened
       .filter((row) => row.opened_at !== null)
       .map((row) => row.opened_at!.getTime() - setup.deadline.getTime());
@@ -946,6 +957,7 @@ async function checkOpening(
       missingAfterOpening: acknowledged.length - found.rows.length,
       priceOffers: Number(priceOffers.rows[0]!.n),
       storedAfterDeadline: Number(late.rows[0]!.n),
+      receipts: { receipts, tokens, perToken: round(receipts / Math.max(tokens, 1), 2) },
     };
   } finally {
     await client.end();

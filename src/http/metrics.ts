@@ -1,6 +1,7 @@
-// Prometheus metrics of one process: Node's defaults plus request durations by route and status.
+// Prometheus metrics of one process: Node's defaults, request durations by route and status, and
+// the receipt time-stamps: tokens issued against receipts stamped gives the batches' mean size.
 import type { FastifyInstance } from 'fastify';
-import { Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export function registerMetrics(app: FastifyInstance): Registry {
   const registry = new Registry();
@@ -21,6 +22,25 @@ export function registerMetrics(app: FastifyInstance): Registry {
       },
       reply.elapsedTime / 1000,
     );
+  });
+  const stats = app.ctx.pki.batchStats;
+  new Counter({
+    name: 'upp_receipt_tokens_total',
+    help: 'RFC 3161 tokens issued for batches of receipts',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(stats.batches);
+    },
+  });
+  new Counter({
+    name: 'upp_receipts_stamped_total',
+    help: 'receipts stamped by those tokens',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(stats.items);
+    },
   });
   return registry;
 }

@@ -103,6 +103,8 @@ interface Waiting {
  */
 export class BatchStamper {
   private waiting: Waiting[] = [];
+  /** Tokens issued and items they stamped, since the process began (for metrics). */
+  readonly stats = { batches: 0, items: 0 };
 
   constructor(
     private readonly issue: (imprint: MessageImprint) => Uint8Array,
@@ -127,6 +129,8 @@ export class BatchStamper {
       const tree = merkleTree(batch.map((item) => item.leaf));
       token = this.issue(rootImprint(tree.root));
       paths = tree.paths;
+      this.stats.batches += 1;
+      this.stats.items += batch.length;
     } catch (error) {
       for (const item of batch) item.reject(error);
       return;

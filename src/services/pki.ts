@@ -53,6 +53,8 @@ export interface PlatformPki {
   /** The same TSA's token over the Merkle root of the items stamped in this turn, with the
    *  item's audit path (pki/batch-stamp.ts): one signature for a whole rush of receipts. */
   stampInBatch(data: Uint8Array): Promise<BatchStamp>;
+  /** How many tokens stampInBatch has issued and how many items they stamped. */
+  readonly batchStats: { readonly batches: number; readonly items: number };
   /** The platform's own detached CMS signature over `data` (for receipts). */
   signAsPlatform(data: Uint8Array): Uint8Array;
 }
@@ -483,6 +485,7 @@ export async function createPlatformPki(
       }),
     timestamp: (data) => tsa.issue({ data }),
     stampInBatch: (data) => batches.stamp(data),
+    batchStats: batches.stats,
     signAsPlatform: (data) =>
       signCms({
         content: data,

@@ -168,6 +168,27 @@ describeEachDatabase('HTTP basics', (fresh) => {
     assert.match(metrics.body, /upp_http_request_duration_seconds_count\{[^}]*route="\/health"/);
   });
 
+  test('/metrics counts receipt tokens and the receipts they stamped', async () => {
+    const { app } = await migratedApp();
+    const counted = async () => {
+      const body = (await app.inject('/metrics')).body;
+      const value = (name: string) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(body)?.[1]);
+      return {
+        tokens: value('upp_receipt_tokens_total'),
+        items: value('upp_receipts_stamped_total'),
+      };
+    };
+    const before = await counted();
+    const bytes = (n: number) => new TextEncoder().encode(`receipt ${n}`);
+    await Promise.all([1, 2, 3].map((n) => app.ctx.pki.stampInBatch(bytes(n))));
+    await app.ctx.pki.stampInBatch(bytes(4));
+    const after = await counted();
+    assert.deepEqual(
+      { tokens: after.tokens - before.tokens, items: after.items - before.items },
+      { tokens: 2, items: 4 },
+    );
+  });
+
   test('with a metrics token, /metrics refuses requests without it', async () => {
     const token = 'metrics-token-0123456789';
     const { app } = await migratedApp({ UPP_METRICS_TOKEN: token });
