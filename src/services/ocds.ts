@@ -176,6 +176,13 @@ interface LotRow {
   delivery_place: string;
 }
 
+interface AwardRow extends LotRow {
+  winner_price: bigint | null;
+  decided_at: Date;
+  evaded_at: Date | null;
+  supplier_id: string | null;
+}
+
 interface DocumentRow {
   id: string;
   type: string;
@@ -362,7 +369,24 @@ export async function buildRelease(
     [procurementId],
   );
 
+  const results = await db.query<AwardRow>(
+    `SELECT l.id, l.number, l.ens_tru, l.title_kk, l.title_ru, l.title_en, l.unit,
+            l.quantity::text AS quantity, l.unit_price, l.kato, l.delivery_place,
+            r.winner_price, r.decided_at, r.evaded_at, a.supplier_participant_id AS supplier_id
+       FROM lot_result r
+       JOIN lot l ON l.id = r.lot_id
+       LEFT JOIN application a ON a.id = r.winner_application_id
+      WHERE r.procurement_id = $1
+      ORDER BY l.number`,
+    [procurementId],
+  );
+  const supplierIds = results.rows.flatMap((award) => award.supplier_id ?? []);
+  const suppliers = await partiesOf(db, supplierIds);
+
   const { parties, buyer, procuringEntity } = partiesAndRoles(row, found);
+  for (const supplier of [...new Set(supplierIds)]) {
+    parties.push(partyOf(suppliers.get(supplier)!, ['supplier']));
+  }
   const method = methodOf(row.regime, row.method);
   const category = method?.goodsOnly ? 'goods' : categoryOf(lots.rows.map((lot) => lot.ens_tru));
   const enquiryPeriod =
@@ -403,6 +427,32 @@ export async function buildRelease(
     parties,
     buyer,
     tender,
+    ...(results.rows.length === 0
+      ? {}
+      : { awards: results.rows.map((award) => awardOf(row.ocid, award, suppliers)) }),
+  };
+}
+
+/**
+ * A lot's result as an award: `active` for its winner, `cancelled` once the winner has evaded
+ * the contract, `unsuccessful` when nobody qualified. Its id is stable: one award per lot.
+ */
+function awardOf(ocid: string, award: AwardRow, suppliers: Map<string, PartyRow>): JsonObject {
+  const supplier = award.supplier_id === null ? undefined : suppliers.get(award.supplier_id);
+  let status = 'unsuccessful';
+  if (supplier !== undefined) status = award.evaded_at === null ? 'active' : 'cancelled';
+  return {
+    id: `${ocid}-lot-${award.number}`,
+    title: award.title_ru,
+    title_kk: award.title_kk,
+    title_en: award.title_en,
+    status,
+    date: award.decided_at.toISOString(),
+    ...(award.winner_price === null
+      ? {}
+      : { value: { amount: tengeValue(award.winner_price), currency: CURRENCY } }),
+    suppliers: supplier === undefined ? [] : [{ id: partyId(supplier), name: supplier.name_ru }],
+    items: [itemOf(award)],
   };
 }
 

@@ -161,7 +161,9 @@ export async function applyTransition(
   );
   if (to !== 'draft') {
     await recordRelease(tx, row.id, {
-      tag: RELEASE_TAGS[change.kind] ?? ['tenderUpdate'],
+      tag:
+        RELEASE_TAGS[change.kind] ??
+        (to === 'results' ? ['tenderUpdate', 'award'] : ['tenderUpdate']),
       date: now,
     });
   }

@@ -11,6 +11,7 @@ import { releaseSecurity } from './applications.js';
 import type { Session } from './auth.js';
 import { signedAction } from './participants.js';
 import type { ProcurementContext } from './procurements.js';
+import { recordRelease } from './ocds.js';
 import { lockProcurement, methodOfRow } from './procurement-state.js';
 import type { ProcurementRow } from './procurement-state.js';
 import { payloadText } from './signed-document.js';
@@ -307,6 +308,7 @@ export async function declineContract(
         }),
       ],
     );
+    await recordRelease(tx, procurementId, { tag: ['awardCancellation'], date: now });
     return { lotId, evadedAt: now, security, unreliableUntil: until };
   });
 }

@@ -2,16 +2,12 @@
 // official 1.1 schemas and codelists, the feed that never skips, records, and the gzipped export.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { test } from 'node:test';
-import AjvModule from 'ajv-draft-04';
-import formatsModule from 'ajv-formats';
 import {
   buildRelease,
   compileRecord,
   exportJsonLines,
-  published,
   recordRelease,
   releasesAfter,
 } from '../../src/services/ocds.js';
@@ -21,97 +17,16 @@ import { migrate } from '../../src/store/migrate.js';
 import { testApp } from '../support/app.js';
 import { describeEachDatabase } from '../support/databases.js';
 import type { TestDatabase } from '../support/databases.js';
+import {
+  assertCodelists,
+  assertValid,
+  assertValidRelease,
+  partiesOf,
+  tenderOf,
+  validateRecordPackage,
+  validateReleasePackage,
+} from '../support/ocds.js';
 import { newBin } from '../support/signing.js';
-
-const OCDS = new URL('../../../shared/ocds-1.1/', import.meta.url);
-const readJson = (name: string) => JSON.parse(readFileSync(new URL(name, OCDS), 'utf8'));
-
-// Both packages are CommonJS whose typings name the export `default`.
-const ajv = new AjvModule.default({ strict: false, allErrors: true });
-formatsModule.default(ajv);
-ajv.addSchema(readJson('release-schema.json'));
-ajv.addSchema(readJson('versioned-release-validation-schema.json'));
-const validateRelease = ajv.getSchema(readJson('release-schema.json').id)!;
-const validateReleasePackage = ajv.compile(readJson('release-package-schema.json'));
-const validateRecordPackage = ajv.compile(readJson('record-package-schema.json'));
-
-function assertValid(validate: typeof validateRelease, value: unknown, what: string): void {
-  assert.ok(validate(value), `${what}: ${JSON.stringify(validate.errors, null, 1)}`);
-}
-
-/** The `Code` column of a codelist CSV (quoted fields may hold commas). */
-function codelist(name: string): Set<string> {
-  const lines = readFileSync(new URL(`codelists/${name}`, OCDS), 'utf8')
-    .trim()
-    .split('\n');
-  const fields = (line: string) =>
-    [...line.matchAll(/(?:^|,)("(?:[^"]|"")*"|[^,]*)/g)].map((m) => m[1]!.replace(/^"|"$/g, ''));
-  const column = fields(lines[0]!).indexOf('Code');
-  return new Set(lines.slice(1).map((line) => fields(line)[column]!));
-}
-
-const CODES = {
-  tag: codelist('releaseTag.csv'),
-  tenderStatus: codelist('tenderStatus.csv'),
-  method: codelist('method.csv'),
-  documentType: codelist('documentType.csv'),
-  currency: codelist('currency.csv'),
-  partyRole: codelist('partyRole.csv'),
-  category: codelist('procurementCategory.csv'),
-};
-
-type Tender = {
-  id: string;
-  status: string;
-  value: { amount: number; currency: string };
-  procurementMethod: string;
-  procurementMethodDetails: string;
-  mainProcurementCategory?: string;
-  tenderPeriod?: { startDate?: string; endDate?: string };
-  enquiryPeriod?: { startDate?: string; endDate?: string };
-  awardPeriod?: { startDate?: string; endDate?: string };
-  items: {
-    id: string;
-    description: string;
-    classification: { scheme: string; id: string };
-    quantity: number;
-    unit: { id: string; name?: string; value: { amount: number; currency: string } };
-    deliveryAddress: { region?: string };
-  }[];
-  documents: { id: string; documentType: string; url: string; language: string }[];
-  procuringEntity: { id: string };
-};
-type Party = { id: string; roles: string[]; identifier: { scheme: string; id: string } };
-
-const tenderOf = (release: Release) => release.tender as unknown as Tender;
-const partiesOf = (release: Release) => release.parties as unknown as Party[];
-
-/** Every codelist value a release carries is one of the standard's. */
-function assertCodelists(release: Release): void {
-  const tender = tenderOf(release);
-  for (const tag of release.tag) assert.ok(CODES.tag.has(tag), `tag ${tag}`);
-  assert.ok(CODES.tenderStatus.has(tender.status), `tenderStatus ${tender.status}`);
-  assert.ok(CODES.method.has(tender.procurementMethod), `method ${tender.procurementMethod}`);
-  assert.ok(CODES.currency.has(tender.value.currency), `currency ${tender.value.currency}`);
-  for (const item of tender.items) assert.ok(CODES.currency.has(item.unit.value.currency));
-  for (const document of tender.documents) {
-    assert.ok(CODES.documentType.has(document.documentType), document.documentType);
-  }
-  for (const party of partiesOf(release)) {
-    for (const role of party.roles) assert.ok(CODES.partyRole.has(role), `role ${role}`);
-  }
-  if (tender.mainProcurementCategory !== undefined) {
-    assert.ok(CODES.category.has(tender.mainProcurementCategory));
-  }
-}
-
-const BASE = { publicBaseUrl: 'https://upp.example.kz' };
-
-/** A release as readers get it, with the public address in front of its paths. */
-function assertValidRelease(release: Release, what: string): void {
-  assertValid(validateRelease, published(release, BASE), what);
-  assertCodelists(release);
-}
 
 /**
  * Waits until the feed's horizon has passed these releases. The horizon is the oldest running

@@ -3,9 +3,11 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import { advanceDue } from '../../src/services/chronograph.js';
+import type { Release } from '../../src/services/ocds.js';
 import { balance } from '../../src/services/wallet.js';
 import { migrate } from '../../src/store/migrate.js';
 import { describeEachDatabase } from '../support/databases.js';
+import { assertValidRelease, partiesOf } from '../support/ocds.js';
 import { testApp } from '../support/app.js';
 import type { TestApp } from '../support/app.js';
 import { registerCompany } from '../support/participants.js';
@@ -25,6 +27,12 @@ import {
   submitOffer,
   view,
 } from '../support/procurements.js';
+
+interface OcdsAward {
+  status: string;
+  suppliers: { id: string; name: string }[];
+  value?: { amount: number; currency: string };
+}
 
 describeEachDatabase('results', (fresh) => {
   let t: TestApp;
@@ -56,6 +64,15 @@ describeEachDatabase('results', (fresh) => {
       [procurementId],
     );
     return found.rows[0];
+  }
+
+  async function latestRelease(procurementId: string): Promise<Release> {
+    const found = await t.app.ctx.db.query<{ release: Release }>(
+      `SELECT release FROM ocds_release WHERE procurement_id = $1
+        ORDER BY seq DESC LIMIT 1`,
+      [procurementId],
+    );
+    return found.rows[0]!.release;
   }
 
   test('tender: a domestic producer wins on conditional price; rejects have reasons', async () => {
@@ -196,6 +213,19 @@ describeEachDatabase('results', (fresh) => {
     const security = (900000n * 100n * 3n) / 100n;
     assert.equal(await available(t, winner), before.winner - security, 'the winner stays held');
 
+    const awarded = await latestRelease(id);
+    assert.ok(awarded.tag.includes('award'), awarded.tag.join());
+    assertValidRelease(awarded, 'the release of the results');
+    const [award] = awarded.awards as unknown as OcdsAward[];
+    assert.equal(award?.status, 'active');
+    assert.deepEqual(
+      award?.suppliers.map((one) => one.id),
+      [`KZ-BIN-${winner.bin}`],
+    );
+    assert.deepEqual(award?.value, { amount: 700000, currency: 'KZT' });
+    const supplier = partiesOf(awarded).find((party) => party.id === `KZ-BIN-${winner.bin}`);
+    assert.deepEqual(supplier?.roles, ['supplier']);
+
     const stranger = await decline(runnerUp);
     assert.equal(stranger.statusCode, 403, stranger.body);
     assert.equal(stranger.json().code, 'contract.not_winner');
@@ -210,6 +240,10 @@ describeEachDatabase('results', (fresh) => {
       before.runnerUp - security,
       "the runner-up's security stays held: it may yet be invited",
     );
+    const cancelled = await latestRelease(id);
+    assert.deepEqual(cancelled.tag, ['awardCancellation']);
+    assertValidRelease(cancelled, 'the release of the evasion');
+    assert.equal((cancelled.awards as unknown as OcdsAward[])[0]?.status, 'cancelled');
     const again = await decline(winner);
     assert.equal(again.statusCode, 409, again.body);
     assert.equal(again.json().code, 'contract.already_declined');
