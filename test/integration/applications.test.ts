@@ -7,6 +7,7 @@ import { advanceDue } from '../../src/services/chronograph.js';
 import { receiptOf } from '../../src/services/receipts.js';
 import { migrate } from '../../src/store/migrate.js';
 import type { Database } from '../../src/store/database.js';
+import { linkAll } from '../support/audit.js';
 import { describeEachDatabase } from '../support/databases.js';
 import { testApp } from '../support/app.js';
 import type { TestApp } from '../support/app.js';
@@ -23,7 +24,6 @@ import {
   submitOffer as submit,
   view,
 } from '../support/procurements.js';
-import { linkAudit } from '../../src/services/audit.js';
 
 /** A price no other figure of the tests can look like, in every form it could leak in. */
 const PRICE = '3987654.21';
@@ -218,7 +218,7 @@ describeEachDatabase('applications', (fresh) => {
     const after = await view(t, customer, id);
     assert.equal(after.status, 'review');
     assert.equal(after.offersEndAt, deadline.toISOString());
-    await linkAudit(t.app.ctx.db, true);
+    await linkAll(t.app.ctx.db);
     const audit = await t.app.ctx.db.query<{ n: bigint }>(
       `SELECT count(*) AS n FROM audit_log
         WHERE action = 'procurement.outage_after_opening' AND target = $1`,

@@ -13,13 +13,13 @@ import { canonicalJson } from '../../src/domain/canonical-json.js';
 import { blobStoreFor } from '../../src/files/blob-store.js';
 import type { Database } from '../../src/store/database.js';
 import { migrate } from '../../src/store/migrate.js';
+import { linkAll } from '../support/audit.js';
 import { testApp } from '../support/app.js';
 import type { TestApp } from '../support/app.js';
 import { describeEachDatabase } from '../support/databases.js';
 import { registerCompany as registerLegalEntity } from '../support/participants.js';
 import { nonce, sign } from '../support/signing.js';
 import type { Key } from '../support/signing.js';
-import { linkAudit } from '../../src/services/audit.js';
 
 type Alg = 'rsa' | 'gost2015';
 
@@ -199,7 +199,7 @@ describeEachDatabase('documents and receipts', (fresh) => {
       assert.equal(document.form, 'copy');
       assert.equal(document.titles.kk, 'Конкурстық құжаттама');
       assert.equal(document.files[0].url, `/api/v1/documents/${documentId}/files/1`);
-      await linkAudit(t.db, true);
+      await linkAll(t.db);
       const audit = await t.db.query<{ action: string }>(
         "SELECT action FROM audit_log WHERE action = 'document.sign'",
       );
@@ -328,7 +328,7 @@ describeEachDatabase('documents and receipts', (fresh) => {
     assert.equal(await count(t.db, 'document_file'), 0);
     assert.equal(await count(t.db, 'receipt'), 0);
     assert.equal(await count(t.db, "signed_document WHERE action = 'document.sign'"), 0);
-    await linkAudit(t.db, true);
+    await linkAll(t.db);
     const refusals = await t.db.query<{ details: { code: string } }>(
       "SELECT details FROM audit_log WHERE action = 'document.sign.refused' ORDER BY seq",
     );

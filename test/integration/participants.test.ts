@@ -5,15 +5,15 @@ import { createDemoCa, revokeCertificate } from '../../src/pki/demo-ca.js';
 import { grantAdministrator } from '../../src/services/participants.js';
 import type { Database } from '../../src/store/database.js';
 import { migrate } from '../../src/store/migrate.js';
+import { linkAll } from '../support/audit.js';
 import { testApp } from '../support/app.js';
 import { describeEachDatabase } from '../support/databases.js';
 import { legalEntity, registerCompany } from '../support/participants.js';
 import { demoKey, logIn, newBin, newIin, nonce, sign } from '../support/signing.js';
 import type { Key } from '../support/signing.js';
-import { linkAudit } from '../../src/services/audit.js';
 
 async function refusals(db: Database, action: string): Promise<string[]> {
-  await linkAudit(db, true);
+  await linkAll(db);
   const rows = await db.query<{ details: { code: string } }>(
     'SELECT details FROM audit_log WHERE action = $1 ORDER BY seq',
     [`${action}.refused`],

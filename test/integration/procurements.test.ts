@@ -7,6 +7,7 @@ import { methodOf } from '../../src/domain/procurement-methods.js';
 import { minimumSchedule } from '../../src/domain/procurement-schedule.js';
 import { advanceDue } from '../../src/services/chronograph.js';
 import { migrate } from '../../src/store/migrate.js';
+import { linkAll } from '../support/audit.js';
 import { describeEachDatabase } from '../support/databases.js';
 import type { TestDatabase } from '../support/databases.js';
 import { testApp } from '../support/app.js';
@@ -26,7 +27,6 @@ import {
   signed,
   view,
 } from '../support/procurements.js';
-import { linkAudit } from '../../src/services/audit.js';
 
 const calendar = workingCalendar();
 
@@ -233,7 +233,7 @@ describeEachDatabase('procurements', (fresh, driver) => {
     const after = await view(t, company, id);
     assert.equal(after.offersEndAt, new Date(deadline.getTime() + outage.lengthMs).toISOString());
     assert.equal(after.status, 'accepting', 'acceptance that closed in the outage reopens');
-    await linkAudit(t.app.ctx.db, true);
+    await linkAll(t.app.ctx.db);
     const audit = await t.app.ctx.db.query<{ n: bigint }>(
       `SELECT count(*) AS n FROM audit_log
         WHERE action = 'procurement.extended_for_outage' AND target = $1`,

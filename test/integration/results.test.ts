@@ -22,6 +22,7 @@ import {
   moveTo,
   planItem,
   post,
+  publish,
   published,
   signed,
   submitOffer,
@@ -145,13 +146,7 @@ describeEachDatabase('results', (fresh) => {
     const [itemId] = await approvedPlan(t, buyer, [planItem(price)]);
     const created = await draft(t, buyer, [itemId!], { method: 'price_request' });
     const id = created.json().procurementId as string;
-    const publication = await post(
-      t.app,
-      `/api/v1/procurements/${id}/publication`,
-      buyer.token,
-      await signed(t, buyer, 'procurement.publish', { procurementId: id }),
-    );
-    assert.equal(publication.statusCode, 200, publication.body);
+    await publish(t, buyer, id);
     const [a, b, c] = suppliers as [Company, Company, Company];
     await submitOffer(t, a, id, '850000.00');
     await moveTo(t, new Date(t.clock.now().getTime() + 60_000), ...everyone());
@@ -174,12 +169,7 @@ describeEachDatabase('results', (fresh) => {
     const [itemId] = await approvedPlan(t, buyer, [planItem(price)]);
     const created = await draft(t, buyer, [itemId!], { method: 'price_request' });
     const id = created.json().procurementId as string;
-    await post(
-      t.app,
-      `/api/v1/procurements/${id}/publication`,
-      buyer.token,
-      await signed(t, buyer, 'procurement.publish', { procurementId: id }),
-    );
+    await publish(t, buyer, id);
     const lotId = await lotOf(t, id);
     const runnerUp = suppliers[0]!;
     const before = { winner: await available(t, winner), runnerUp: await available(t, runnerUp) };
@@ -279,12 +269,7 @@ describeEachDatabase('results', (fresh) => {
     });
     assert.equal(created.statusCode, 201, created.body);
     const id = created.json().procurementId as string;
-    await post(
-      t.app,
-      `/api/v1/procurements/${id}/publication`,
-      buyer.token,
-      await signed(t, buyer, 'procurement.publish', { procurementId: id }),
-    );
+    await publish(t, buyer, id);
     assert.equal((await view(t, buyer, id)).status, 'awaiting_agreement');
     const other = await submitOffer(t, b, id, '4000000.00');
     assert.equal(other.statusCode, 403, other.body);

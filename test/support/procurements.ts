@@ -123,6 +123,12 @@ export async function published(t: TestApp, company: Company, extra: object = {}
   const created = await draft(t, company, [itemIds.shift()!], extra);
   assert.equal(created.statusCode, 201, created.body);
   const id: string = created.json().procurementId;
+  await publish(t, company, id);
+  return id;
+}
+
+/** Publishes the company's drafted procurement, signed; it must be accepted. */
+export async function publish(t: TestApp, company: Company, id: string): Promise<void> {
   const publication = await post(
     t.app,
     `/api/v1/procurements/${id}/publication`,
@@ -130,7 +136,6 @@ export async function published(t: TestApp, company: Company, extra: object = {}
     await signed(t, company, 'procurement.publish', { procurementId: id }),
   );
   assert.equal(publication.statusCode, 200, publication.body);
-  return id;
 }
 
 /** The procurement as its organizer's users see it. */
