@@ -354,7 +354,6 @@ export async function buildRelease(
   change: ReleaseChange,
 ): Promise<Release> {
   const row = await procurementOf(db, procurementId);
-  const found = await partiesOf(db, [row.customer_participant_id, row.organizer_participant_id]);
   const lots = await db.query<LotRow>(
     `SELECT id, number, ens_tru, title_kk, title_ru, title_en, unit, quantity::text AS quantity,
             unit_price, kato, delivery_place
@@ -380,13 +379,15 @@ export async function buildRelease(
       ORDER BY l.number`,
     [procurementId],
   );
-  const supplierIds = results.rows.flatMap((award) => award.supplier_id ?? []);
-  const suppliers = await partiesOf(db, supplierIds);
+  const supplierIds = [...new Set(results.rows.flatMap((award) => award.supplier_id ?? []))];
+  const found = await partiesOf(db, [
+    row.customer_participant_id,
+    row.organizer_participant_id,
+    ...supplierIds,
+  ]);
 
   const { parties, buyer, procuringEntity } = partiesAndRoles(row, found);
-  for (const supplier of [...new Set(supplierIds)]) {
-    parties.push(partyOf(suppliers.get(supplier)!, ['supplier']));
-  }
+  for (const supplier of supplierIds) parties.push(partyOf(found.get(supplier)!, ['supplier']));
   const method = methodOf(row.regime, row.method);
   const category = method?.goodsOnly ? 'goods' : categoryOf(lots.rows.map((lot) => lot.ens_tru));
   const enquiryPeriod =
@@ -429,7 +430,7 @@ export async function buildRelease(
     tender,
     ...(results.rows.length === 0
       ? {}
-      : { awards: results.rows.map((award) => awardOf(row.ocid, award, suppliers)) }),
+      : { awards: results.rows.map((award) => awardOf(row.ocid, award, found)) }),
   };
 }
 
@@ -437,8 +438,8 @@ export async function buildRelease(
  * A lot's result as an award: `active` for its winner, `cancelled` once the winner has evaded
  * the contract, `unsuccessful` when nobody qualified. Its id is stable: one award per lot.
  */
-function awardOf(ocid: string, award: AwardRow, suppliers: Map<string, PartyRow>): JsonObject {
-  const supplier = award.supplier_id === null ? undefined : suppliers.get(award.supplier_id);
+function awardOf(ocid: string, award: AwardRow, parties: Map<string, PartyRow>): JsonObject {
+  const supplier = award.supplier_id === null ? undefined : parties.get(award.supplier_id);
   let status = 'unsuccessful';
   if (supplier !== undefined) status = award.evaded_at === null ? 'active' : 'cancelled';
   return {
