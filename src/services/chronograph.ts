@@ -7,7 +7,7 @@ import type { AuctionSettings } from '../domain/auction.js';
 import { openAuction } from './auctions.js';
 import { appendAudit } from './audit.js';
 import { publishResults } from './results.js';
-import { applyTransition, methodOfRow, scheduleOf } from './procurement-state.js';
+import { applyTransition, methodOfRow, recordEvent, scheduleOf } from './procurement-state.js';
 import type { ProcurementRow } from './procurement-state.js';
 import type { WrappingKey } from './sealing.js';
 
@@ -32,11 +32,12 @@ async function publishOpening(
   now: Date,
 ): Promise<void> {
   const offers = await openOffers(tx, sealing, row.id, now);
-  await tx.query(
-    `INSERT INTO procurement_event (procurement_id, kind, at, actor, details)
-     VALUES ($1, 'offers_opened', $2, $3, $4)`,
-    [row.id, dueAt, CHRONOGRAPH_ACTOR, JSON.stringify({ offers, openedAt: now.toISOString() })],
-  );
+  await recordEvent(tx, row.id, {
+    kind: 'offers_opened',
+    at: dueAt,
+    actor: CHRONOGRAPH_ACTOR,
+    details: { offers, openedAt: now.toISOString() },
+  });
 }
 
 export interface Advance {

@@ -79,6 +79,11 @@ const RELEASE_TAGS: Readonly<Record<string, string[]>> = {
   refused: ['tenderCancellation'],
 };
 
+/** OCDS tags of a status change by the status reached, where it says more than an update. */
+const STATUS_TAGS: Readonly<Partial<Record<ProcurementStatus, string[]>>> = {
+  results: ['tenderUpdate', 'award'],
+};
+
 export interface Change {
   /** The event's kind: published, amended, status_changed, cancelled, refused, ... */
   kind: string;
@@ -89,6 +94,26 @@ export interface Change {
   documentId?: string;
   details?: Record<string, unknown>;
   reason?: string;
+}
+
+/** Writes one entry of a procurement's public history (procurement_event). */
+export async function recordEvent(
+  tx: Queryable,
+  procurementId: string,
+  event: Pick<Change, 'kind' | 'at' | 'actor' | 'documentId' | 'details'>,
+): Promise<void> {
+  await tx.query(
+    `INSERT INTO procurement_event (procurement_id, kind, at, actor, document_id, details)
+     VALUES ($1, $2, $3, $4, $5, $6)`,
+    [
+      procurementId,
+      event.kind,
+      event.at,
+      event.actor,
+      event.documentId ?? null,
+      JSON.stringify(event.details ?? {}),
+    ],
+  );
 }
 
 export interface Transition {
@@ -147,23 +172,10 @@ export async function applyTransition(
   );
   const change = transition.change;
   const details = { from: row.status, to, ...(change.details ?? {}) };
-  await tx.query(
-    `INSERT INTO procurement_event (procurement_id, kind, at, actor, document_id, details)
-     VALUES ($1, $2, $3, $4, $5, $6)`,
-    [
-      row.id,
-      change.kind,
-      change.at,
-      change.actor,
-      change.documentId ?? null,
-      JSON.stringify(details),
-    ],
-  );
+  await recordEvent(tx, row.id, { ...change, details });
   if (to !== 'draft') {
     await recordRelease(tx, row.id, {
-      tag:
-        RELEASE_TAGS[change.kind] ??
-        (to === 'results' ? ['tenderUpdate', 'award'] : ['tenderUpdate']),
+      tag: RELEASE_TAGS[change.kind] ?? STATUS_TAGS[to] ?? ['tenderUpdate'],
       date: now,
     });
   }

@@ -26,6 +26,7 @@ import {
   lockProcurement,
   methodOfRow,
   notFound,
+  recordEvent,
   scheduleOf,
 } from './procurement-state.js';
 import type { ProcurementRow } from './procurement-state.js';
@@ -287,11 +288,7 @@ export async function draftProcurement(
     for (const [index, item] of items.entries()) {
       await insertLot(tx, id, index + 1, item, request, bin);
     }
-    await tx.query(
-      `INSERT INTO procurement_event (procurement_id, kind, at, actor, details)
-       VALUES ($1, 'drafted', $2, $3, '{}')`,
-      [id, now, session.identity],
-    );
+    await recordEvent(tx, id, { kind: 'drafted', at: now, actor: session.identity });
     await appendAudit(tx, ctx.clock, {
       actor: session.identity,
       action: 'procurement.drafted',

@@ -12,7 +12,7 @@ import type { Session } from './auth.js';
 import { signedAction } from './participants.js';
 import type { ProcurementContext } from './procurements.js';
 import { recordRelease } from './ocds.js';
-import { lockProcurement, methodOfRow } from './procurement-state.js';
+import { lockProcurement, methodOfRow, recordEvent } from './procurement-state.js';
 import type { ProcurementRow } from './procurement-state.js';
 import { payloadText } from './signed-document.js';
 import type { SignedRequest } from './signed-document.js';
@@ -82,11 +82,13 @@ export async function decideAdmissions(
         ],
       );
     }
-    await tx.query(
-      `INSERT INTO procurement_event (procurement_id, kind, at, actor, document_id, details)
-       VALUES ($1, 'admission_decided', $2, $3, $4, $5)`,
-      [procurementId, now, session.identity, documentId, JSON.stringify({ decisions })],
-    );
+    await recordEvent(tx, procurementId, {
+      kind: 'admission_decided',
+      at: now,
+      actor: session.identity,
+      documentId,
+      details: { decisions },
+    });
     return { decided: decisions.length };
   });
 }
@@ -188,11 +190,12 @@ export async function publishResults(
   for (const applicationId of losers) {
     if (!keep.has(applicationId)) await releaseSecurity(tx, applicationId, now, 'chronograph');
   }
-  await tx.query(
-    `INSERT INTO procurement_event (procurement_id, kind, at, actor, details)
-     VALUES ($1, 'results_published', $2, 'chronograph', $3)`,
-    [row.id, now, JSON.stringify({ lots: results })],
-  );
+  await recordEvent(tx, row.id, {
+    kind: 'results_published',
+    at: now,
+    actor: 'chronograph',
+    details: { lots: results },
+  });
   return results;
 }
 
@@ -291,23 +294,13 @@ export async function declineContract(
       ],
     );
     const security = { kind: lot.security_kind ?? 'none', reference: lot.security_reference };
-    await tx.query(
-      `INSERT INTO procurement_event (procurement_id, kind, at, actor, document_id, details)
-       VALUES ($1, 'winner_evaded', $2, $3, $4, $5)`,
-      [
-        procurementId,
-        now,
-        session.identity,
-        documentId,
-        JSON.stringify({
-          lotId,
-          lotNumber: lot.number,
-          bin: lot.bin,
-          reason,
-          security: security.kind,
-        }),
-      ],
-    );
+    await recordEvent(tx, procurementId, {
+      kind: 'winner_evaded',
+      at: now,
+      actor: session.identity,
+      documentId,
+      details: { lotId, lotNumber: lot.number, bin: lot.bin, reason, security: security.kind },
+    });
     await recordRelease(tx, procurementId, { tag: ['awardCancellation'], date: now });
     return { lotId, evadedAt: now, security, unreliableUntil: until };
   });
